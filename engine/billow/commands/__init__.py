@@ -1,0 +1,1 @@
+"""Subcommands of the `billow` CLI, one module each (see `billow.cli`)."""

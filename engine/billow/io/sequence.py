@@ -1,0 +1,138 @@
+"""Frame-numbered file patterns and frame ranges, as DCCs and farms spell them.
+
+Patterns: `smoke.####.vdb` (one '#' per digit), `smoke.$F4.vdb` (Houdini), `smoke.%04d.vdb`
+(printf), `smoke.@@@@.vdb` (one '@' per digit; a single '@' is unpadded). A path with no frame
+token is a single file. Ranges: `1-100`, `1-100x2` (every 2nd), `1,5,9`, and mixes of those.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+_TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
+
+
+@dataclass(frozen=True)
+class FramePattern:
+    """A path template with at most one frame token."""
+
+    prefix: str
+    suffix: str
+    padding: int | None  # None: no frame token (a single file); 0 or 1: unpadded
+
+    @classmethod
+    def parse(cls, pattern: str | Path) -> "FramePattern":
+        text = str(pattern)
+        folder, name = text.rsplit("/", 1) if "/" in text else ("", text)
+        matches = list(_TOKEN.finditer(name))
+        if not matches:
+            return cls(text, "", None)
+        if len(matches) > 1:
+            raise InputError(f"{text}: more than one frame token in the pattern")
+        m = matches[0]
+        if m.group(1):
+            padding = int(m.group(2) or 0)
+        elif m.group(3):
+            padding = int(m.group(4) or 0)
+        else:
+            padding = len(m.group(0))
+        head = (folder + "/" if folder else "") + name[: m.start()]
+        return cls(head, name[m.end():], padding)
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.padding is not None
+
+    def path(self, frame: int | None = None) -> Path:
+        if not self.is_sequence:
+            return Path(self.prefix)
+        if frame is None:
+            raise InputError(f"{self}: a frame number is needed for this pattern")
+        sign = "-" if frame < 0 else ""
+        return Path(f"{self.prefix}{sign}{abs(frame):0{max(self.padding, 1)}d}{self.suffix}")
+
+    def discover(self) -> list[int]:
+        """Frame numbers of the files that exist, sorted."""
+        if not self.is_sequence:
+            return []
+        folder_text, _, head = self.prefix.rpartition("/")
+        folder = Path(folder_text or ".")
+        if not folder.is_dir():
+            return []
+        digits = r"\d+" if self.padding <= 1 else rf"\d{{{self.padding},}}"
+        rx = re.compile(re.escape(head) + rf"(-?{digits})" + re.escape(self.suffix) + "$")
+        frames = set()
+        for entry in folder.iterdir():
+            m = rx.match(entry.name)
+            if m and entry.is_file():
+                frames.add(int(m.group(1)))
+        return sorted(frames)
+
+    def __str__(self) -> str:
+        if not self.is_sequence:
+            return self.prefix
+        return f"{self.prefix}{'#' * max(self.padding, 1)}{self.suffix}"
+
+
+_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$")
+
+
+def parse_frames(spec: str) -> list[int]:
+    """`1-100`, `1-100x2`, `1,5,9`, `1-10,20-30x5` -> sorted unique frame numbers."""
+    frames: set[int] = set()
+    for part in str(spec).replace(" ", "").split(","):
+        m = _RANGE.match(part)
+        if not m:
+            raise InputError(f"frame range '{spec}': cannot read '{part}' "
+                             "(expected 12, 1-100 or 1-100x2)")
+        start = int(m.group(1))
+        end = int(m.group(2)) if m.group(2) is not None else start
+        step = int(m.group(3) or 1)
+        if end < start or step < 1:
+            raise InputError(f"frame range '{spec}': '{part}' is empty")
+        frames.update(range(start, end + 1, step))
+    return sorted(frames)
+
+
+def format_frames(frames: list[int]) -> str:
+    """Compact text for a list of frames: [1,2,3,7,9,10] -> '1-3,7,9-10'."""
+    out, frames = [], sorted(frames)
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        out.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def resolve_frames(pattern: str | Path | FramePattern, frames: str | list[int] | None = None,
+                   *, must_exist: bool = True) -> list[tuple[int | None, Path]]:
+    """The (frame, path) pairs a command should work on.
+
+    Without `frames`, every existing frame of the pattern; with `frames`, exactly those,
+    and if `must_exist` any that are missing are named in one error.
+    """
+    pat = pattern if isinstance(pattern, FramePattern) else FramePattern.parse(pattern)
+    if not pat.is_sequence:
+        path = pat.path()
+        if must_exist and not path.exists():
+            raise InputError(f"{path}: no such file")
+        return [(None, path)]
+    if frames is None:
+        found = pat.discover()
+        if not found:
+            raise InputError(f"{pat}: no files match this pattern")
+        return [(f, pat.path(f)) for f in found]
+    wanted = parse_frames(frames) if isinstance(frames, str) else sorted(set(frames))
+    if must_exist:
+        missing = [f for f in wanted if not pat.path(f).exists()]
+        if missing:
+            raise InputError(f"{pat}: missing frame{'s' if len(missing) > 1 else ''} "
+                             f"{format_frames(missing)} (of {format_frames(wanted)})")
+    return [(f, pat.path(f)) for f in wanted]

@@ -1,0 +1,5 @@
+"""Small differentiable operators shared by training, metrics and inference."""
+
+from .advect import advect
+
+__all__ = ["advect"]

@@ -1,0 +1,64 @@
+"""Progress for long commands: a bar on a terminal, plain lines in logs, or with
+`--progress json` one JSON object per line on stdout for DCC add-ons and farm wrappers:
+
+    {"event": "start", "total": 48, "task": "upres"}
+    {"event": "frame", "frame": 12, "done": 3, "total": 48, "elapsed": 4.2, ...}
+    {"event": "end", "done": 48, "total": 48, "elapsed": 95.0}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+MODES = ("auto", "bar", "log", "json", "none")
+
+
+class Progress:
+    def __init__(self, total: int, task: str, mode: str = "auto"):
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.mode, self.total, self.task, self.done = mode, total, task, 0
+        self.start = time.perf_counter()
+        self._bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=task, unit="frame", file=sys.stderr)
+        self._emit("start", total=total, task=task)
+
+    def _emit(self, event: str, **fields) -> None:
+        if self.mode == "json":
+            print(json.dumps({"event": event, **fields}), flush=True)
+
+    def step(self, event: str = "frame", **fields) -> None:
+        """One unit of work finished; `fields` describe it (frame number, file, timings)."""
+        self.done += 1
+        elapsed = round(time.perf_counter() - self.start, 3)
+        self._emit(event, done=self.done, total=self.total, elapsed=elapsed, **fields)
+        if self._bar is not None:
+            self._bar.update(1)
+        elif self.mode == "log":
+            detail = " ".join(f"{k}={v}" for k, v in fields.items())
+            print(f"[{self.task}] {self.done}/{self.total} {detail}", file=sys.stderr, flush=True)
+
+    def message(self, text: str) -> None:
+        if self.mode == "json":
+            self._emit("message", text=text)
+        elif self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        elif self.mode != "none":
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._emit("end", done=self.done, total=self.total,
+                   elapsed=round(time.perf_counter() - self.start, 3))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
