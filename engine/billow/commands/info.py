@@ -42,7 +42,7 @@ def run(args) -> int:
             print("  (no grids)")
             continue
         print(f"  {'grid':<14} {'type':<7} {'class':<11} {'voxel size':<22} "
-              f"{'active bbox (index)':<34} {'active':>10} {"mem MB":>8} {'dense MB':>9}")
+              f"{'active bbox (index)':<34} {'active':>10} {'mem MB':>8} {'dense MB':>9}")
         for g in grids:
             vs = "x".join(f"{v:.4g}" for v in g.voxel_size)
             if len(set(np.round(g.voxel_size, 9))) == 1:

@@ -1,5 +1,6 @@
 """Small differentiable operators shared by training, metrics and inference."""
 
 from .advect import advect
+from .downsample import downsample, downsample_velocity, gaussian_blur
 
-__all__ = ["advect"]
+__all__ = ["advect", "downsample", "downsample_velocity", "gaussian_blur"]
