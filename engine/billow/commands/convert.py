@@ -27,6 +27,8 @@ def add_parser(sub) -> None:
                    help="write vectors as NAME.x/.y/.z scalar grids")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="rename a grid on output (after the style's renaming); repeatable")
+    p.add_argument("--drop", action="append", default=[], metavar="NAME",
+                   help="leave a grid out of the output (e.g. a second velocity); repeatable")
     p.add_argument("--out-up-axis", choices=("y", "z"), default=None,
                    help="up axis to write (default: y for houdini, z for blender)")
     p.add_argument("--out-velocity-units", choices=VELOCITY_UNITS, default=None,
@@ -54,6 +56,8 @@ def run(args) -> int:
     with Progress(len(jobs), "convert", args.progress) as progress:
         for frame, src, dst in jobs:
             smoke = read_smoke_frame(src, options, extras="all")
+            for name in args.drop:
+                smoke.extras.pop(name, None)
             write_smoke_frame(dst, smoke, style=args.style, split_vectors=args.split_vectors,
                               up_axis=args.out_up_axis, velocity_units=args.out_velocity_units,
                               renames=renames, half=args.half)

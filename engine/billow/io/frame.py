@@ -166,9 +166,10 @@ def _centre_staggered(vel: Volume, crop: bool) -> Volume:
     lower y face and w at its lower z face (OpenVDB's and Mantaflow's convention), so the
     centred value is the mean of the voxel's own face and the next voxel's face per axis."""
     d = vel.data
-    nxt = [np.concatenate([d[1:, :, :, 0], np.zeros_like(d[:1, :, :, 0])], axis=0),
-           np.concatenate([d[:, 1:, :, 1], np.zeros_like(d[:, :1, :, 1])], axis=1),
-           np.concatenate([d[:, :, 1:, 2], np.zeros_like(d[:, :, :1, 2])], axis=2)]
+    # the face beyond the block's last voxel is not stored: repeat the last one (zero-gradient)
+    nxt = [np.concatenate([d[1:, :, :, 0], d[-1:, :, :, 0]], axis=0),
+           np.concatenate([d[:, 1:, :, 1], d[:, -1:, :, 1]], axis=1),
+           np.concatenate([d[:, :, 1:, 2], d[:, :, -1:, 2]], axis=2)]
     centred = 0.5 * (d + np.stack(nxt, axis=-1))
     if crop:  # drop the extra face layer read beyond the density's bounding box
         centred = centred[:-1, :-1, :-1]
@@ -209,4 +210,10 @@ def write_smoke_frame(path: str | Path, frame: SmokeFrame, *, style: str = "houd
             grids.append(vol.with_data(vol.data, name=name, grid_class=grid_class, metadata=meta))
     file_meta = {"billow_up_axis": up_axis, "billow_velocity_units": units,
                  "billow_fps": fps, **(metadata or {})}
+    names = [g.name for g in grids]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise InputError(f"{frame.path}: more than one grid would be written as "
+                         f"'{clashes[0]}' (an unused grid with a role's name?); leave one out "
+                         "with --drop NAME or rename it with --rename")
     return write_vdb(path, grids, metadata=file_meta, half=half)

@@ -120,6 +120,9 @@ def resolve_frames(pattern: str | Path | FramePattern, frames: str | list[int] |
     """
     pat = pattern if isinstance(pattern, FramePattern) else FramePattern.parse(pattern)
     if not pat.is_sequence:
+        if frames is not None:
+            raise InputError(f"{pat}: frames '{frames}' were given but this is a single file, "
+                             "not a frame pattern (smoke.####.vdb)")
         path = pat.path()
         if must_exist and not path.exists():
             raise InputError(f"{path}: no such file")

@@ -20,7 +20,7 @@ class Volume:
     data: np.ndarray
     offset: tuple[int, int, int]
     matrix: np.ndarray
-    grid_class: str = "unknown"
+    grid_class: str | None = None  # None: fog volume for scalars, unknown for vectors
     vector_type: str = "invariant"
     metadata: dict = field(default_factory=dict)
     background: float = 0.0

@@ -1,0 +1,52 @@
+"""Project-level rules: the engine never imports a DCC; README and CI agree."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST_MODULES = {"bpy", "hou", "pxr", "maya"}
+
+
+def test_engine_never_imports_a_host():
+    offenders = []
+    for path in (ROOT / "engine" / "billow").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                    "import_module", "find_spec") and node.args and isinstance(
+                    node.args[0], ast.Constant):
+                # find_spec("bpy") only locates the wheel's bundled OpenVDB, never imports it
+                if node.func.attr == "import_module":
+                    names = [node.args[0].value]
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.split(".")[0] in HOST_MODULES]
+    assert not offenders, offenders
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return [b.strip() for b in blocks[:2]]
+
+
+def test_readme_starts_with_two_commands_and_ci_runs_the_second():
+    demo, tests = readme_commands()
+    assert "\n" not in demo and "\n" not in tests
+    assert "pip install" in demo and "pip install" in tests and "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
+
+
+def test_version_is_defined_once():
+    import billow
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'version = { attr = "billow._version.__version__" }' in pyproject
+    assert re.fullmatch(r"\d+\.\d+\.\d+", billow.__version__)
