@@ -51,7 +51,10 @@ def openvdb() -> ModuleType:
 def _bpy_bundled_openvdb() -> Path | None:
     """Path of the openvdb extension inside the bpy wheel (bpy/<ver>/python/lib/python3.X/
     site-packages/openvdb*.so), found without importing bpy."""
-    spec = importlib.util.find_spec("bpy")
+    try:
+        spec = importlib.util.find_spec("bpy")
+    except (ImportError, ValueError):  # a broken or half-installed bpy
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     tag = f"python{sys.version_info.major}.{sys.version_info.minor}"
