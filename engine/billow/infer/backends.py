@@ -1,0 +1,120 @@
+"""Inference backends behind one call: `backend.run(x)` with x `(N, C, X, Y, Z)` float32 numpy,
+returning `(N, 1, sX, sY, sZ)` float32. ONNX Runtime is the default; torch runs the same
+network from a `torch.nn.Module` (training code, tests) on CPU or CUDA with fp16/bf16.
+
+No silent fallback: asking for CUDA without it, or a precision the backend cannot do, is an
+error that says what to install or change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MissingDependencyError, shorten
+from .card import ModelCard
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+class OnnxBackend:
+    name = "onnxruntime"
+
+    def __init__(self, path: Path, card: ModelCard, device: str = "cpu",
+                 precision: str = "fp32", threads: int = 0):
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise MissingDependencyError("onnxruntime is not installed: pip install "
+                                         "onnxruntime (or onnxruntime-gpu for CUDA)") from e
+        if precision != "fp32":
+            raise InputError(f"--precision {precision} is not supported by the onnxruntime "
+                             "backend; use --backend torch --device cuda for fp16/bf16")
+        available = ort.get_available_providers()
+        if device == "cuda":
+            if "CUDAExecutionProvider" not in available:
+                raise InputError("--device cuda: onnxruntime has no CUDA provider here "
+                                 f"(available: {', '.join(available)}); install "
+                                 "onnxruntime-gpu on a machine with an NVIDIA GPU")
+            providers = ["CUDAExecutionProvider"]
+        else:
+            providers = ["CPUExecutionProvider"]
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as e:  # ORT raises its own exception types for corrupt files
+            raise InputError(f"{path}: cannot load ONNX model ({shorten(e)})") from e
+        inp = self.session.get_inputs()[0]
+        channels = inp.shape[1] if len(inp.shape) == 5 else None
+        if len(inp.shape) != card.dim + 2:
+            raise InputError(f"{path}: ONNX input has rank {len(inp.shape)}, the card says "
+                             f"{card.dim}D (rank {card.dim + 2})")
+        if isinstance(channels, int) and channels != len(card.inputs):
+            raise InputError(f"{path}: ONNX input has {channels} channels but the card lists "
+                             f"{len(card.inputs)} ({', '.join(card.inputs)})")
+        self.input_name = inp.name
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, np.float32)})[0]
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, module, device: str = "cpu", precision: str = "fp32"):
+        import torch
+
+        if precision not in PRECISIONS:
+            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise InputError("--device cuda: this torch has no CUDA device (install a CUDA "
+                             "build of torch on a GPU machine)")
+        if device == "cpu" and precision != "fp32":
+            raise InputError(f"--precision {precision} needs --device cuda")
+        self.torch = torch
+        self.device = torch.device(device)
+        self.dtype = {"fp32": torch.float32, "fp16": torch.float16,
+                      "bf16": torch.bfloat16}[precision]
+        self.module = module.eval().to(self.device, self.dtype)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device, self.dtype)
+            return self.module(t).float().cpu().numpy()
+
+
+def torch_module_from_card(card: ModelCard):
+    """The torch network a card describes, from its `torch` entry: {"module":
+    "billow.nets.generators:FastGenerator", "kwargs": {...}, "weights": "file.pt"}."""
+    import importlib
+
+    import torch
+
+    spec = card.extra.get("torch")
+    if not spec:
+        raise InputError(f"{card.path}: this model ships no torch weights; use "
+                         "--backend onnxruntime")
+    module_name, _, cls_name = spec["module"].partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    net = cls(**spec.get("kwargs", {}))
+    weights = Path(card.path).parent / spec["weights"]
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as e:
+        raise InputError(f"{weights}: cannot load torch weights ({shorten(e)})") from e
+    net.load_state_dict(state)
+    return net
+
+
+def make_backend(card: ModelCard, backend: str = "onnxruntime", device: str = "cpu",
+                 precision: str = "fp32", threads: int = 0):
+    if backend == "onnxruntime":
+        return OnnxBackend(card.path, card, device, precision, threads)
+    if backend == "torch":
+        return TorchBackend(torch_module_from_card(card), device, precision)
+    raise InputError(f"--backend must be onnxruntime or torch, got '{backend}'")

@@ -1,0 +1,93 @@
+"""Upres a sequence: farm chunking, resume, prefetch, out-of-memory recovery, progress.
+
+Frames are independent; each is written atomically, so a killed run is resumed by running
+the same command with `--skip-existing`. The next frame is read on a worker thread while the
+current one computes.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BillowError, InputError
+from ..io import ReadOptions, read_smoke_frame, write_vdb
+from ..progress import Progress
+from .card import ModelCard
+from .upres import UpresConfig, tile_for_memory, upres_frame
+
+MIN_TILE = 8
+
+
+def _is_out_of_memory(e: BaseException) -> bool:
+    text = str(e).lower()
+    return isinstance(e, MemoryError) or "out of memory" in text or "failed to allocate" in text
+
+
+def _check_up_axis(frame, opt: ReadOptions) -> None:
+    declared = frame.density.metadata.get("billow_up_axis")
+    if declared and declared != opt.up_axis:
+        raise InputError(f"{frame.path}: the cache says its up axis is '{declared}' but "
+                         f"--up-axis is '{opt.up_axis}'")
+
+
+def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: ModelCard,
+                   cfg: UpresConfig, opt: ReadOptions, *, progress_mode: str = "auto",
+                   skip_existing: bool = False, settings: dict | None = None) -> int:
+    """Run `jobs` (frame, input, output); returns the number of frames written."""
+    if skip_existing:
+        jobs = [j for j in jobs if not j[2].exists()]
+    tile = tile_for_memory(card, cfg.max_memory, cfg.batch) if cfg.max_memory else cfg.tile
+    if tile < 1:
+        raise InputError(f"--tile must be >= 1, got {tile}")
+    extras = tuple(w.strip() for w in cfg.pass_through.split(",") if w.strip())
+    if cfg.mask and ":" not in cfg.mask:
+        extras += (cfg.mask,)
+    read_opt = ReadOptions(**{**opt.__dict__, "require_velocity": card.needs_velocity})
+    read = lambda path: read_smoke_frame(path, read_opt, extras="all" if extras else ())
+    settings = {"billow_model": card.name, "billow_scale": cfg.scale,
+                "billow_velocity_scale": cfg.velocity_scale, "billow_mask": cfg.mask or "",
+                "billow_detail_blend": cfg.detail_blend, "billow_up_axis": opt.up_axis,
+                "billow_velocity_units_in": opt.velocity_units or "auto",
+                "billow_fps": opt.fps, **(settings or {})}
+    reference = None
+    written = 0
+    with Progress(len(jobs), "upres", progress_mode) as progress, \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(read, jobs[0][1]) if jobs else None
+        for k, (frame_no, src, dst) in enumerate(jobs):
+            start = time.perf_counter()
+            frame = pending.result()
+            pending = pool.submit(read, jobs[k + 1][1]) if k + 1 < len(jobs) else None
+            _check_up_axis(frame, opt)
+            if reference is None:
+                reference = (frame_no, frame.density.matrix)
+            elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):
+                raise InputError(f"{src}: frame {frame_no} has a different transform from "
+                                 f"frame {reference[0]}; upres frames of one sequence need one "
+                                 "grid (resample them first)")
+            read_s = time.perf_counter() - start
+            while True:
+                try:
+                    grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
+                                        cache_up=opt.up_axis, settings=settings)
+                    break
+                except (MemoryError, RuntimeError) as e:
+                    if not _is_out_of_memory(e) or tile <= MIN_TILE:
+                        if _is_out_of_memory(e):
+                            raise BillowError(f"{src}: out of memory even with {tile}-cell "
+                                              "tiles; lower --batch or free memory") from e
+                        raise
+                    tile = max(MIN_TILE, tile // 2)
+                    progress.message(f"frame {frame_no}: out of memory, retrying with "
+                                     f"--tile {tile}")
+            if frame.density.data.size == 0:
+                progress.message(f"frame {frame_no}: no active density; written as empty")
+            write_vdb(dst, grids, metadata=settings)
+            written += 1
+            progress.step(frame=frame_no, file=str(dst), read_s=round(read_s, 3),
+                          total_s=round(time.perf_counter() - start, 3), tile=tile)
+    return written

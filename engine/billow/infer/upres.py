@@ -1,0 +1,234 @@
+"""The main job: upres one smoke frame, tile by tile, into sparse output grids.
+
+A frame is read y-up with velocity in low-res cells per frame (`billow.io.read_smoke_frame`);
+art direction scales the velocity input; the network runs on seam-free tiles over the active
+bounding box only; each output core is pasted straight into a sparse OpenVDB grid, so the
+high-res volume is never held densely (except the intermediate of recursive 8x/16x passes,
+which is 2x/4x the input's size); the result is turned back to the cache's up axis and placed
+with the exact upres transform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .._version import __version__
+from ..config import option
+from ..errors import InputError
+from ..io import GridBuilder, SmokeFrame, Volume, upres_matrix
+from ..io.transform import index_to_world, up_axis_rotation
+from ..io.units import from_cells_per_frame, rotate_up_axis
+from ..ops import downsample, upsample
+from .art import ShapeMask, velocity_scale_field
+from .card import ModelCard
+from .tiling import Tile, occupied_tiles, plan_tiles, run_tiles
+
+
+@dataclass
+class UpresConfig:
+    """How to upres. Every field is a `billow upres` flag."""
+
+    scale: int = option(4, "total upres factor; 8 and 16 apply a 4x model recursively "
+                        "(4x, then 2x or 4x more)", choices=(4, 8, 16))
+    tile: int = option(48, "tile core size in low-res cells (reduced automatically on "
+                       "out-of-memory)")
+    batch: int = option(1, "tiles per network call")
+    max_memory: float | None = option(None, "GB of working memory for the network; picks the "
+                                      "largest tile that fits (overrides --tile)")
+    velocity_scale: float = option(1.0, "detail control (Sec. 3.5.2): 0 suppresses detail, 1 "
+                                   "as trained, 2 exaggerates")
+    mask: str | None = option(None, "where --velocity-scale applies: sphere:cx,cy,cz,r[,falloff]"
+                              " or box:x0,y0,z0,x1,y1,z1[,falloff] in world units, or the name "
+                              "of a float grid (0..1) in the input")
+    detail_blend: float = option(0.0, "blend towards a tricubic upsample: 0 network only, 1 "
+                                 "tricubic only")
+    pass_through: str = option("", "comma-separated grids/roles upsampled trilinearly into the "
+                               "output, e.g. temperature,flame")
+    write_velocity: bool = option(False, "also write the upsampled velocity (for motion blur)")
+    half: bool = option(False, "store output floats as 16-bit half")
+    threshold: float = option(1e-4, "output density below this is background (sparse output)")
+
+
+def passes(scale: int, model_scale: int) -> list[int]:
+    """Per-pass factors of the input of each pass: 8x with a 4x model is 4x, then the output
+    downsampled 2x and upres'd 4x again (Fig. 3.17); 16x is 4x twice."""
+    if scale == model_scale:
+        return [1]
+    if scale == 2 * model_scale:
+        return [1, 2]
+    if scale == model_scale * model_scale:
+        return [1, model_scale]
+    raise InputError(f"--scale {scale} is not reachable with a x{model_scale} model "
+                     f"(use {model_scale}, {2 * model_scale} or {model_scale ** 2})")
+
+
+def tile_for_memory(card: ModelCard, gigabytes: float, batch: int) -> int:
+    """Largest tile (multiple of 8, at least 8) whose batch fits the memory budget, from the
+    card's estimate of working bytes per output voxel."""
+    budget = gigabytes * 2**30
+    tile = 8
+    while True:
+        nxt = tile + 8
+        voxels = batch * ((nxt + 2 * card.halo) * card.scale) ** card.dim
+        if voxels * card.bytes_per_output_voxel > budget or nxt > 256:
+            return tile
+        tile = nxt
+
+
+def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard) -> np.ndarray:
+    channels = []
+    for name in card.inputs:
+        if name == "density":
+            channels.append(density * card.density_norm)
+        elif name.startswith("vel."):
+            channels.append(velocity[..., "xyz".index(name[-1])] * card.velocity_norm)
+        else:
+            raise InputError(f"model input '{name}' is not supported by this engine yet")
+    return np.stack(channels).astype(np.float32)
+
+
+def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
+    """Tricubic upsample of one tile's core from its zero-padded neighbourhood (2 cells are
+    all the cubic needs), so tiled equals whole-volume here too."""
+    h = 2
+    padded = np.pad(density[tuple(slice(max(l - h, 0), hi + h) for l, hi in zip(t.lo, t.hi))],
+                    [(h - min(l, h), max(hi + h - n, 0)) for l, hi, n in
+                     zip(t.lo, t.hi, density.shape)])
+    up = upsample(torch.from_numpy(np.ascontiguousarray(padded))[None, None], scale,
+                  "tricubic")[0, 0].numpy()
+    return up[tuple(slice(scale * h, scale * (h + n)) for n in t.shape)]
+
+
+def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int):
+    """Yield (tile, high-res core) for one application of the network."""
+    tiles = occupied_tiles(plan_tiles(density.shape, tile), density > 0, card.halo)
+    outputs = run_tiles(_inputs(density, velocity, card), run, scale=card.scale,
+                        halo=card.halo, tiles=tiles, batch=cfg.batch)
+    for t, out in outputs:
+        core = out[0] * card.output_scale
+        if cfg.detail_blend > 0:
+            core = ((1 - cfg.detail_blend) * core
+                    + cfg.detail_blend * _tricubic_core(density, t, card.scale))
+        yield t, np.maximum(core, 0.0)
+
+
+def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelCard,
+                 cfg: UpresConfig, tile: int):
+    """Yield (high-res block, index offset in the final output grid) over the frame, in the
+    network's up-axis index space. `velocity` is the art-directed network input."""
+    steps = passes(cfg.scale, card.scale)
+    d, v, offset = density.data, velocity, np.array(density.offset)
+    for i, step in enumerate(steps):
+        if step > 1:
+            # the next pass reads the previous output brought to `step` x the input resolution
+            ratio = card.scale // step
+            d = torch.from_numpy(hi_res)[None, None]
+            d = (downsample(d, ratio) if ratio > 1 else d)[0, 0].numpy()
+            if velocity is not None:
+                up = upsample(torch.from_numpy(np.ascontiguousarray(
+                    velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
+                v = up.numpy().transpose(1, 2, 3, 0) * step  # cells/frame at the finer grid
+            offset = np.array(density.offset) * step
+        last = i == len(steps) - 1
+        if not last:
+            hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
+        for t, core in _one_pass(d, v, run, card, cfg, tile):
+            lo = np.array(t.lo) * card.scale
+            if last:
+                yield core, tuple(int(x) for x in card.scale * offset + lo)
+            else:
+                hi_res[tuple(slice(a, a + n) for a, n in zip(lo, core.shape))] = core
+
+
+def detail_mask(frame: SmokeFrame, cfg: UpresConfig, cache_up: str) -> np.ndarray | None:
+    """The mask w in [0, 1] on the density voxels, or None."""
+    if not cfg.mask:
+        return None
+    if ":" in cfg.mask:
+        shape = ShapeMask.parse(cfg.mask)
+        # the frame is y-up; the mask is given in the cache's own world space
+        rot = up_axis_rotation(cache_up, "y")
+        return shape.weight(frame.density.cell_centres() @ rot)
+    grid = frame.extras.get(cfg.mask)
+    if grid is None or grid.is_vector:
+        raise InputError(f"{frame.path}: --mask '{cfg.mask}' is neither a shape nor a float "
+                         "grid of this frame")
+    if grid.offset != frame.density.offset or grid.shape != frame.density.shape:
+        from ..io.resample import resample_onto
+
+        grid = resample_onto(grid, frame.density.matrix, frame.density.offset,
+                             frame.density.shape)
+    return np.clip(grid.data, 0.0, 1.0)
+
+
+def _builder(name: str, matrix: np.ndarray, up: str, cfg: UpresConfig, meta: dict,
+             vector: bool = False) -> GridBuilder:
+    """An output grid whose transform is `matrix` turned back to the cache's up axis."""
+    probe = rotate_up_axis(Volume(name, np.zeros((1, 1, 1), np.float32), (0, 0, 0), matrix),
+                           "y", up)
+    builder = GridBuilder(name, probe.matrix, vector=vector, metadata=meta, half=cfg.half,
+                          tolerance=0.0 if vector else cfg.threshold,
+                          vector_type="contravariant relative" if vector else None)
+    return builder
+
+
+def _paste(builder: GridBuilder, name: str, block: np.ndarray, offset, matrix, up: str):
+    vol = rotate_up_axis(Volume(name, block, tuple(offset), matrix), "y", up)
+    builder.paste(vol.data, vol.offset)
+
+
+def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, tile: int,
+                cache_up: str, settings: dict) -> list[GridBuilder]:
+    """All output grids of one frame, filled tile by tile."""
+    dens = frame.density
+    if card.needs_velocity and frame.velocity is None:
+        raise InputError(f"{frame.path}: no velocity grid, and model {card.name} needs "
+                         f"{', '.join(card.inputs)}")
+    vel_in = None
+    if card.needs_velocity:
+        factor = velocity_scale_field(dens.shape, cfg.velocity_scale,
+                                      detail_mask(frame, cfg, cache_up))
+        vel_in = frame.velocity.data * factor[..., None]
+    out_m = upres_matrix(dens.matrix, cfg.scale)
+    meta = {"billow_version": __version__, **settings}
+    name = frame.source.get("density", "density")
+    density_out = _builder(name, out_m, cache_up, cfg, meta)
+    for block, offset in upres_blocks(dens, vel_in, run, card, cfg, tile):
+        _paste(density_out, name, block, offset, out_m, cache_up)
+    grids = [density_out]
+    wanted = [w.strip() for w in cfg.pass_through.split(",") if w.strip()]
+    for key in wanted:
+        vol = frame.extras.get(key)
+        if vol is None:
+            raise InputError(f"{frame.path}: --pass-through '{key}': no such grid (have: "
+                             f"{', '.join(sorted(frame.extras)) or 'none'})")
+        grids.append(_upsampled_grid(vol, key, cfg, cache_up, tile))
+    if cfg.write_velocity and frame.velocity is not None:
+        world = from_cells_per_frame(frame.velocity, "world/s",
+                                     float(frame.source.get("fps", 24.0)))
+        name = frame.source.get("velocity", "vel").split("/")[0]
+        name = name[:-2] if name.endswith((".x", "_x")) else name
+        grids.append(_upsampled_grid(world.with_data(world.data, name=name), name, cfg,
+                                     cache_up, tile, units={"billow_velocity_units": "world/s"}))
+    return grids
+
+
+def _upsampled_grid(vol: Volume, name: str, cfg: UpresConfig, up: str, tile: int,
+                    units: dict | None = None) -> GridBuilder:
+    """A grid upsampled trilinearly tile by tile (zero beyond its active block)."""
+    out_m = upres_matrix(vol.matrix, cfg.scale)
+    builder = _builder(vol.name, out_m, up, cfg, dict(units or {}), vector=vol.is_vector)
+    data = vol.data if vol.is_vector else vol.data[..., None]
+    for t in plan_tiles(vol.shape, tile):
+        h = 1
+        crop = np.pad(data, [(h, h)] * 3 + [(0, 0)])[
+            tuple(slice(l, hi + 2 * h) for l, hi in zip(t.lo, t.hi))]
+        up_block = upsample(torch.from_numpy(np.ascontiguousarray(crop.transpose(3, 0, 1, 2)))
+                            [None], cfg.scale, "trilinear")[0].numpy().transpose(1, 2, 3, 0)
+        core = up_block[tuple(slice(cfg.scale * h, cfg.scale * (h + n)) for n in t.shape)]
+        offset = cfg.scale * (np.array(vol.offset) + np.array(t.lo))
+        _paste(builder, vol.name, core if vol.is_vector else core[..., 0], offset, out_m, up)
+    return builder

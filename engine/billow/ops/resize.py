@@ -1,0 +1,58 @@
+"""Upsampling by an integer factor with the output placed exactly over the input.
+
+Output voxel o along an axis sits at input index p = (o + 1/2) / f - 1/2 (the placement of
+`billow.upres_matrix`). Methods: nearest, trilinear (linear per axis) and tricubic
+(Catmull-Rom, Keys a = -1/2: interpolating, exact for quadratics, may overshoot slightly).
+Indices past the border are clamped (fields continue at the boundary).
+"""
+
+from __future__ import annotations
+
+import torch
+
+METHODS = ("nearest", "trilinear", "tricubic")
+
+
+def _positions(n: int, factor: int, device) -> torch.Tensor:
+    o = torch.arange(n * factor, device=device, dtype=torch.float64)
+    return (o + 0.5) / factor - 0.5
+
+
+def _catmull_rom(t: torch.Tensor) -> torch.Tensor:
+    """Weights of the 4 taps at offsets -1, 0, 1, 2 for fractional positions t in [0, 1)."""
+    t2, t3 = t * t, t * t * t
+    return torch.stack([
+        -0.5 * t3 + t2 - 0.5 * t,
+        1.5 * t3 - 2.5 * t2 + 1.0,
+        -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+        0.5 * t3 - 0.5 * t2,
+    ])
+
+
+def _along_axis(x: torch.Tensor, axis: int, factor: int, method: str) -> torch.Tensor:
+    n = x.shape[axis]
+    p = _positions(n, factor, x.device)
+    if method == "nearest":
+        return x.index_select(axis, torch.round(p).clamp(0, n - 1).long())
+    base = torch.floor(p)
+    t = (p - base).to(x.dtype)
+    base = base.long()
+    if method == "trilinear":
+        taps, weights = [base, base + 1], torch.stack([1 - t, t])
+    else:
+        taps, weights = [base + k for k in (-1, 0, 1, 2)], _catmull_rom(t)
+    shape = [1] * x.dim()
+    shape[axis] = -1
+    out = 0
+    for tap, w in zip(taps, weights):
+        out = out + x.index_select(axis, tap.clamp(0, n - 1)) * w.reshape(shape)
+    return out
+
+
+def upsample(x: torch.Tensor, factor: int, method: str = "trilinear") -> torch.Tensor:
+    """`(N, C, *S)` -> `(N, C, *(S * factor))`, separably along each spatial axis."""
+    if method not in METHODS:
+        raise ValueError(f"upsample: method must be one of {METHODS}, got '{method}'")
+    for axis in range(2, x.dim()):
+        x = _along_axis(x, axis, factor, method)
+    return x
