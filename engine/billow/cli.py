@@ -14,7 +14,7 @@ import sys
 from ._version import __version__
 from .errors import EXIT_INTERRUPTED, BillowError
 
-COMMANDS = ("info", "convert")
+COMMANDS = ("info", "convert", "upres")
 
 
 def version_text() -> str:
