@@ -78,11 +78,12 @@ class FramePattern:
         return f"{self.prefix}{'#' * max(self.padding, 1)}{self.suffix}"
 
 
-_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$")
+_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[x:](\d+))?)?$")  # OpenJD writes steps as :
 
 
 def parse_frames(spec: str) -> list[int]:
-    """`1-100`, `1-100x2`, `1,5,9`, `1-10,20-30x5` -> sorted unique frame numbers."""
+    """`1-100`, `1-100x2` (or OpenJD's `1-100:2`), `1,5,9`, `1-10,20-30x5` -> sorted unique
+    frame numbers."""
     frames: set[int] = set()
     for part in str(spec).replace(" ", "").split(","):
         m = _RANGE.match(part)
