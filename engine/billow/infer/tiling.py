@@ -28,9 +28,19 @@ class Tile:
         return tuple(h - l for l, h in zip(self.lo, self.hi))
 
 
+def _split(n: int, tile: int) -> list[tuple[int, int]]:
+    """[0, n) in ceil(n / tile) nearly equal parts: a 36-cell box with 32-cell tiles becomes
+    18 + 18, not 32 + 4 (a thin tile costs its full halo for little work)."""
+    count = -(-n // tile)
+    if count == 0:  # an empty block has no tiles
+        return []
+    edges = [round(i * n / count) for i in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 def plan_tiles(shape: tuple[int, ...], tile: int) -> list[Tile]:
-    """Cores covering `shape`, `tile` cells wide (smaller at the far edges)."""
-    ranges = [[(s, min(s + tile, n)) for s in range(0, n, tile)] for n in shape]
+    """Cores of at most `tile` cells covering `shape`, sized evenly."""
+    ranges = [_split(n, tile) for n in shape]
     return [Tile(tuple(r[0] for r in combo), tuple(r[1] for r in combo))
             for combo in itertools.product(*ranges)]
 

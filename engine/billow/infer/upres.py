@@ -50,6 +50,8 @@ class UpresConfig:
     write_velocity: bool = option(False, "also write the upsampled velocity (for motion blur)")
     half: bool = option(False, "store output floats as 16-bit half")
     threshold: float = option(1e-4, "output density below this is background (sparse output)")
+    sparse: bool = option(True, "skip tiles with no smoke in reach (--no-sparse runs every "
+                          "tile of the bounding box; for comparisons)")
 
 
 def passes(scale: int, model_scale: int) -> list[int]:
@@ -104,7 +106,9 @@ def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
 
 def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int):
     """Yield (tile, high-res core) for one application of the network."""
-    tiles = occupied_tiles(plan_tiles(density.shape, tile), density > 0, card.halo)
+    tiles = plan_tiles(density.shape, tile)
+    if cfg.sparse:
+        tiles = occupied_tiles(tiles, density > 0, card.halo)
     outputs = run_tiles(_inputs(density, velocity, card), run, scale=card.scale,
                         halo=card.halo, tiles=tiles, batch=cfg.batch)
     for t, out in outputs:
