@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from ..config import add_arguments, from_args
-from ..farm import select_chunk
-from ..infer import UpresConfig, load_card, make_backend, upres_sequence
-from ..infer.backends import PRECISIONS
-from ..infer.models import default_model
+from ..infer.config import PRECISIONS, UpresConfig
 from ..io import ReadOptions
 from .common import add_frames_argument, add_progress_argument, input_output_frames
 
@@ -42,6 +39,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    # heavy imports (torch, onnxruntime) only when the command runs: `billow --help` and the
+    # DCC add-ons' `billow --version` stay fast
+    from ..farm import select_chunk
+    from ..infer import load_card, make_backend, upres_sequence
+    from ..infer.models import default_model
+
     model = args.model or default_model()
     card = load_card(model)
     cfg = from_args(UpresConfig, args)

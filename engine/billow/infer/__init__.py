@@ -1,9 +1,20 @@
-"""Tiled, sparse super-resolution of smoke caches with ONNX Runtime or torch."""
+"""Tiled, sparse super-resolution of smoke caches with ONNX Runtime or torch.
 
-from .backends import OnnxBackend, TorchBackend, make_backend
+The torch-dependent parts load on first use (PEP 562), so the CLI can build its flags from
+`UpresConfig` without importing torch."""
+
 from .card import ModelCard, load_card
-from .runner import upres_sequence
-from .upres import UpresConfig, upres_frame
+from .config import PRECISIONS, UpresConfig
 
-__all__ = ["ModelCard", "OnnxBackend", "TorchBackend", "UpresConfig", "load_card",
-           "make_backend", "upres_frame", "upres_sequence"]
+_LAZY = {"OnnxBackend": "backends", "TorchBackend": "backends", "make_backend": "backends",
+         "upres_sequence": "runner", "upres_frame": "upres"}
+
+__all__ = ["ModelCard", "PRECISIONS", "UpresConfig", "load_card", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..errors import InputError, MissingDependencyError, shorten
 from .card import ModelCard
+from .config import PRECISIONS
 
-PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 class OnnxBackend:

@@ -17,7 +17,8 @@ from ..errors import BillowError, InputError
 from ..io import ReadOptions, read_smoke_frame, write_vdb
 from ..progress import Progress
 from .card import ModelCard
-from .upres import UpresConfig, tile_for_memory, upres_frame
+from .config import UpresConfig
+from .upres import tile_for_memory, upres_frame
 
 MIN_TILE = 8
 

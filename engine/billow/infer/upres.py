@@ -10,13 +10,10 @@ with the exact upres transform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from .._version import __version__
-from ..config import option
 from ..errors import InputError
 from ..io import GridBuilder, SmokeFrame, Volume, upres_matrix
 from ..io.transform import index_to_world, up_axis_rotation
@@ -24,34 +21,8 @@ from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, upsample
 from .art import ShapeMask, velocity_scale_field
 from .card import ModelCard
+from .config import UpresConfig
 from .tiling import Tile, occupied_tiles, plan_tiles, run_tiles
-
-
-@dataclass
-class UpresConfig:
-    """How to upres. Every field is a `billow upres` flag."""
-
-    scale: int = option(4, "total upres factor; 8 and 16 apply a 4x model recursively "
-                        "(4x, then 2x or 4x more)", choices=(4, 8, 16))
-    tile: int = option(48, "tile core size in low-res cells (reduced automatically on "
-                       "out-of-memory)")
-    batch: int = option(1, "tiles per network call")
-    max_memory: float | None = option(None, "GB of working memory for the network; picks the "
-                                      "largest tile that fits (overrides --tile)")
-    velocity_scale: float = option(1.0, "detail control (Sec. 3.5.2): 0 suppresses detail, 1 "
-                                   "as trained, 2 exaggerates")
-    mask: str | None = option(None, "where --velocity-scale applies: sphere:cx,cy,cz,r[,falloff]"
-                              " or box:x0,y0,z0,x1,y1,z1[,falloff] in world units, or the name "
-                              "of a float grid (0..1) in the input")
-    detail_blend: float = option(0.0, "blend towards a tricubic upsample: 0 network only, 1 "
-                                 "tricubic only")
-    pass_through: str = option("", "comma-separated grids/roles upsampled trilinearly into the "
-                               "output, e.g. temperature,flame")
-    write_velocity: bool = option(False, "also write the upsampled velocity (for motion blur)")
-    half: bool = option(False, "store output floats as 16-bit half")
-    threshold: float = option(1e-4, "output density below this is background (sparse output)")
-    sparse: bool = option(True, "skip tiles with no smoke in reach (--no-sparse runs every "
-                          "tile of the bounding box; for comparisons)")
 
 
 def passes(scale: int, model_scale: int) -> list[int]:

@@ -1,0 +1,102 @@
+"""The panel, in the 3D View sidebar (tab "billow") and on Volume objects / smoke domains in the
+Properties editor. Drawing only: no file access beyond what Blender already shows."""
+
+from __future__ import annotations
+
+import bpy
+
+from .scene import fluid_domain, is_smoke_input
+
+
+def input_label(obj) -> str:
+    ds = fluid_domain(obj)
+    if ds is not None:
+        return f"Mantaflow cache: {ds.cache_directory}"
+    vol = obj.data
+    kind = "sequence" if vol.is_sequence else "file"
+    return f"VDB {kind}: {bpy.path.basename(vol.filepath) or '(none)'}"
+
+
+def draw_settings(layout, context, obj) -> None:
+    s = obj.billow
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+    col = layout.column()
+    col.label(text=input_label(obj), icon="VOLUME_DATA")
+    col.prop(s, "model")
+    col.row().prop(s, "scale", expand=True)
+    col.prop(s, "detail", slider=True)
+    col.prop(s, "mask_object")
+    sub = col.column()
+    sub.active = s.mask_object is not None
+    sub.prop(s, "mask_falloff")
+    col.prop(s, "frame_mode")
+    if s.frame_mode == "CUSTOM":
+        row = col.row(align=True)
+        row.prop(s, "frame_start")
+        row.prop(s, "frame_end")
+    col.prop(s, "device")
+    col.prop(s, "output_folder")
+    col.prop(s, "skip_existing")
+    layout.separator()
+    row = layout.row(align=True)
+    row.scale_y = 1.4
+    row.operator("billow.preview", icon="RESTRICT_RENDER_OFF")
+    row.operator("billow.upres", icon="PLAY")
+    status = context.window_manager.billow_status
+    if status:
+        layout.label(text=status, icon="TIME")
+
+
+class _BillowPanel:
+    bl_label = "billow Upres"
+
+    def draw(self, context):
+        obj = context.active_object if self.bl_space_type == "VIEW_3D" else context.object
+        if obj is not None and obj.get("billow_role"):
+            self.layout.label(text=f"Output of {obj.get('billow_input')}: select that object",
+                              icon="INFO")
+            return
+        if not is_smoke_input(obj):
+            self.layout.label(text="Select a Volume object or a smoke domain", icon="INFO")
+            return
+        draw_settings(self.layout, context, obj)
+
+
+class VIEW3D_PT_billow(_BillowPanel, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "billow"
+
+
+class DATA_PT_billow_volume(_BillowPanel, bpy.types.Panel):
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "data"
+
+    @classmethod
+    def poll(cls, context):
+        return context.object is not None and context.object.type == "VOLUME"
+
+
+class PHYSICS_PT_billow_domain(_BillowPanel, bpy.types.Panel):
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "physics"
+
+    @classmethod
+    def poll(cls, context):
+        return context.object is not None and fluid_domain(context.object) is not None
+
+
+CLASSES = (VIEW3D_PT_billow, DATA_PT_billow_volume, PHYSICS_PT_billow_domain)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

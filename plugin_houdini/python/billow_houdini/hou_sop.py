@@ -1,0 +1,197 @@
+"""The `hou` side of billow::upres::1.0: read parameters, run the engine under
+`hou.InterruptableOperation`, load the result. Exercised only inside Houdini.
+
+Everything that can be decided without Houdini (command line, paths, frames, progress, errors)
+lives in the plain modules beside this one and is unit-tested; keep this file thin.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+
+import hou  # only importable inside Houdini (or hython)
+
+from . import hda_definition as hda
+from .command import (SettingsError, build_argv, command_text, resolve_executable,
+                      settings_from_parms, settings_signature)
+from .errors import EngineCancelled, EngineError
+from .frames import FrameRangeError, format_frames, frames_to_render, range_spec
+from .paths import PathError, frame_path
+from .runner import run_engine
+
+USER_ERRORS = (SettingsError, PathError, FrameRangeError, EngineError)
+# Node user data (saved with the .hip): the settings signature of the frames on disk, so a
+# changed parameter re-runs the engine instead of loading a stale frame.
+SIGNATURE_KEY = "billow_settings_signature"
+
+
+def read_parms(node) -> dict:
+    """The asset's parameter values by name; strings raw (unexpanded) so `$F4` survives."""
+    values = {}
+    for parm_def in hda.iter_parms():
+        if parm_def["type"] in ("button", "separator", "label"):
+            continue
+        for name in hda.component_names(parm_def):
+            parm = node.parm(name)
+            if parm is None:
+                continue
+            if parm_def["type"] in ("string", "file"):
+                try:
+                    values[name] = parm.unexpandedString()
+                except hou.OperationFailed:  # an expression, not a literal string
+                    values[name] = parm.evalAsString()
+            elif parm_def["type"] == "menu":
+                values[name] = parm.evalAsString()
+            else:
+                values[name] = parm.eval()
+    return values
+
+
+def scene_variables(node) -> dict:
+    """What `$HIP`, `$JOB`... mean for this node; everything else comes from the environment."""
+    names = ("HIP", "HIPNAME", "HIPFILE", "JOB")
+    variables = {n: hou.text.expandString(f"${n}") for n in names}
+    variables["OS"] = node.name()
+    return {k: v for k, v in variables.items() if v and not v.startswith("$")}
+
+
+def _executable(values: dict) -> list[str]:
+    return resolve_executable(hou.text.expandString(values.get("executable", "")))
+
+
+def _run(argv: list[str], title: str) -> None:
+    """Run the engine with Houdini's interruptable progress; Esc cancels it."""
+    with hou.InterruptableOperation("Billow upres", long_operation_name=title,
+                                    open_interrupt_dialog=True) as op:
+        def report(state):
+            op.updateLongProgress(state.fraction, state.status())  # raises on Esc
+
+        try:
+            run_engine(argv, report)
+        except hou.OperationInterrupted as e:
+            raise EngineCancelled("cancelled; finished frames are kept (re-run resumes)",
+                                  None, "", argv) from e
+
+
+def _write_input(geo, path: str) -> None:
+    """The upstream VDB primitives to `path` with Houdini's own VDB writer."""
+    if not any(p.type() == hou.primType.VDB for p in geo.prims()):
+        raise SettingsError("the input has no VDB or volume primitives (density, vel); wire a "
+                            "Pyro cache in or set Source to Cache on Disk")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    geo.saveToFile(path)
+
+
+def _plan_frame(values: dict, variables: dict, sop, frame: int):
+    """(argv, output file, temporary folder or None) to upres one frame."""
+    hip, temp = variables.get("HIP"), None
+    if values.get("source", "input") == "input":
+        if not sop.inputs() or sop.inputs()[0] is None:
+            raise SettingsError("nothing is wired into the input (or set Source to Cache on "
+                                "Disk)")
+        temp = tempfile.mkdtemp(prefix="billow_")
+        src = os.path.join(temp, "in.vdb")
+        _write_input(sop.inputs()[0].geometry(), src)
+        settings = settings_from_parms(values, variables, hip, input_pattern=src)
+        settings = replace(settings, output=frame_path(settings.output, frame))
+    else:
+        settings = settings_from_parms(values, variables, hip, frames=str(frame))
+    return build_argv(settings, _executable(values)), frame_path(settings.output, frame), temp
+
+
+def cook(node, sop) -> None:
+    """The Python SOP inside the asset: upres the current frame (or load it from disk)."""
+    geo = sop.geometry()
+    frame = int(round(hou.frame()))
+    temp = None
+    try:
+        values = read_parms(node)
+        variables = scene_variables(node)
+        upstream = values.get("source", "input") == "input"
+        # only the output path matters here; the input is planned when the engine must run
+        settings = settings_from_parms(values, variables, variables.get("HIP"),
+                                       input_pattern="<upstream>" if upstream else None)
+        out = frame_path(settings.output, frame)
+        signature = settings_signature(settings)
+        made_with = node.userData(SIGNATURE_KEY)
+        fresh = os.path.isfile(out) and made_with in (None, signature)
+        if not (values.get("reuse", 1) and fresh):
+            argv, out, temp = _plan_frame(values, variables, sop, frame)
+            _run(argv, f"Billow upres: frame {frame}")
+            node.setUserData(SIGNATURE_KEY, signature)
+        geo.clear()
+        geo.loadFromFile(out)  # VDB grid names become the primitives' `name`
+    except USER_ERRORS as e:
+        raise hou.NodeError(str(e)) from e
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def render_range(node) -> None:
+    """The "Render Range to Disk" button: the whole range, resumable, Esc cancels."""
+    temp = None
+    try:
+        values = read_parms(node)
+        variables = scene_variables(node)
+        upstream = values.get("source", "input") == "input"
+        settings = settings_from_parms(values, variables, variables.get("HIP"),
+                                       input_pattern="<upstream>" if upstream else None)
+        stale = node.userData(SIGNATURE_KEY) not in (None, settings_signature(settings))
+        skip = bool(values.get("skipexisting", 1)) and not stale  # stale frames are redone
+        frames = frames_to_render(range_spec(values["f1"], values["f2"], values["f3"]),
+                                  settings.output, skip)
+        if not frames:  # every frame is on disk already
+            node.cook(force=True)
+            return
+        if upstream:
+            temp = tempfile.mkdtemp(prefix="billow_")
+            _write_upstream_range(node, os.path.join(temp, "in.$F4.vdb"), frames)
+            settings = replace(settings, input=os.path.join(temp, "in.$F4.vdb"))
+        settings = replace(settings, frames=format_frames(frames), skip_existing=skip)
+        _run(build_argv(settings, _executable(values)), f"Billow upres: {len(frames)} frames")
+        node.setUserData(SIGNATURE_KEY, settings_signature(settings))
+        node.cook(force=True)
+    except USER_ERRORS as e:
+        if hou.isUIAvailable():
+            hou.ui.displayMessage(str(e), severity=hou.severityType.Error,
+                                  title="Billow Upres")
+        else:
+            raise hou.NodeError(str(e)) from e
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _write_upstream_range(node, pattern: str, frames: list) -> None:
+    """Cook the asset's Convert VDB node at each frame and write it (interruptable)."""
+    inner = node.node(hda.INNER_NODES[0]["name"])
+    with hou.InterruptableOperation("Billow upres", long_operation_name="Writing input VDBs",
+                                    open_interrupt_dialog=True) as op:
+        for k, f in enumerate(frames):
+            try:
+                op.updateLongProgress(k / len(frames), f"Writing input frame {f}")
+            except hou.OperationInterrupted as e:
+                raise EngineCancelled("cancelled while writing the input frames") from e
+            _write_input(inner.geometryAtFrame(f), frame_path(pattern, f))
+
+
+def show_command(node) -> None:
+    """The "Show Command" button: the engine command for the current frame's settings."""
+    try:
+        values = read_parms(node)
+        variables = scene_variables(node)
+        frames = range_spec(values["f1"], values["f2"], values["f3"])
+        src = "<temporary VDB of the input>" if values.get("source") == "input" else None
+        settings = settings_from_parms(values, variables, variables.get("HIP"),
+                                       input_pattern=src, frames=frames)
+        text = command_text(build_argv(settings, _executable(values)))
+    except USER_ERRORS as e:
+        text = f"error: {e}"
+    if hou.isUIAvailable():
+        hou.ui.displayMessage(text, title="Billow Upres command")
+    else:
+        print(text)
