@@ -1,0 +1,22 @@
+"""Networks of tempoGAN (dissertation ch. 3) and the reverse-pass regulariser (ch. 4)."""
+
+from .advection import AdvectionLayer, crop
+from .discriminators import SpatialDiscriminator, TemporalDiscriminator
+from .fields import upsample_linear, upsample_nearest, upsample_velocity, vorticity, voxel_shuffle
+from .generators import (
+    FACTOR,
+    FastGenerator,
+    GeneratorConfig,
+    PaperGenerator,
+    build_generator,
+    count_parameters,
+    generator_from_kwargs,
+)
+from .reverse import ReversePass, conv_transpose
+
+__all__ = [
+    "FACTOR", "AdvectionLayer", "FastGenerator", "GeneratorConfig", "PaperGenerator",
+    "ReversePass", "SpatialDiscriminator", "TemporalDiscriminator", "build_generator",
+    "conv_transpose", "count_parameters", "crop", "generator_from_kwargs", "upsample_linear",
+    "upsample_nearest", "upsample_velocity", "vorticity", "voxel_shuffle",
+]

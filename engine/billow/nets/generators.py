@@ -1,0 +1,228 @@
+"""Generators G(x): low-res density + velocity -> 4x density (dissertation ch. 3, App. A.1).
+
+Both are fully convolutional, so a tile with a halo of `receptive_radius` low-res cells on each
+side gives exactly the whole-volume voxels of its core (DESIGN.md "Tiling without seams").
+
+- `PaperGenerator`: App. A.1 verbatim: nearest-neighbour x2 x2 first, four residual blocks of
+  5^D convolutions at full high resolution, BN except in the last block, ReLU output.
+  About 3.2 M multiply-adds per output voxel in 3D; kept for comparison.
+- `FastGenerator` (default): the same inputs, but all heavy convolutions run at LOW resolution
+  (EDSR-style residual trunk, no BN anywhere, so inference cannot depend on batch statistics);
+  two late sub-voxel shuffles (x2, a small 3^D conv at x2, x2) produce a residual that is added
+  to the linearly interpolated low-res density (aligned with the cell centres), then ReLU.
+
+Input: `(N, 1 + D, *S)` = density, velocity (low-res cells per frame, component d along axis
+d). Velocity scaling and the optional vorticity channel(s) are computed INSIDE the network, so
+the ONNX contract stays "raw density + velocity" and no host can get the axes wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import option
+from .fields import upsample_linear, upsample_nearest, vorticity, voxel_shuffle
+
+FACTOR = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """Generator architecture (saved with every run and in every model card)."""
+
+    generator: str = option("fast", "generator architecture: 'fast' (low-res trunk, late "
+                            "sub-voxel shuffle) or 'paper' (App. A.1)", choices=("fast", "paper"))
+    dim: int = option(3, "spatial dimensions of the data", choices=(2, 3))
+    use_velocity: bool = option(True, "feed the low-res velocity to the generator (Sec. 3.3.3)")
+    use_vorticity: bool = option(False, "also feed the vorticity, derived inside the network "
+                                 "from the velocity (so augmentation keeps it valid)")
+    velocity_scale: float = option(1.0, "input normalisation: velocity (low-res cells/frame) is "
+                                   "multiplied by this inside the network")
+    width: int = option(64, "fast generator: channels of the low-res trunk")
+    blocks: int = option(4, "fast generator: residual blocks of the low-res trunk")
+    mid_channels: int = option(16, "fast generator: channels after the first x2 shuffle")
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the model input (what ONNX receives)."""
+        return 1 + (self.dim if self.use_velocity else 0)
+
+    @property
+    def channel_names(self) -> list[str]:
+        names = ["density"]
+        if self.use_velocity:
+            names += [f"vel.{a}" for a in "xyz"[: self.dim]]
+        return names
+
+
+def _conv(dim: int):
+    return nn.Conv2d if dim == 2 else nn.Conv3d
+
+
+def _bn(dim: int):
+    return nn.BatchNorm2d if dim == 2 else nn.BatchNorm3d
+
+
+class _InputFields(nn.Module):
+    """density, velocity -> density, scaled velocity [, vorticity] (derived channel)."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.channels = 1
+        if cfg.use_velocity:
+            self.channels += cfg.dim
+            if cfg.use_vorticity:
+                self.channels += 1 if cfg.dim == 2 else 3
+        self.radius = 1 if cfg.use_velocity and cfg.use_vorticity else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.cfg.use_velocity:
+            return x[:, :1]
+        v = x[:, 1: 1 + self.cfg.dim]
+        parts = [x[:, :1], v * self.cfg.velocity_scale]
+        if self.cfg.use_vorticity:
+            parts.append(vorticity(v) * self.cfg.velocity_scale)
+        return torch.cat(parts, dim=1)
+
+
+class _PaperBlock(nn.Module):
+    """RB: [(in -> C_A -> BN -> ReLU -> C_B -> BN) + (in -> C_S -> BN)] -> ReLU (App. A.1)."""
+
+    def __init__(self, dim, c_in, c_mid, c_out, bn: bool, first: bool):
+        super().__init__()
+        conv = _conv(dim)
+        self.a = conv(c_in, c_mid, 5, padding=2)
+        self.b = conv(c_mid, c_out, 5, padding=2)
+        self.s = conv(c_in, c_out, 1)
+        norm = _bn(dim) if bn else (lambda c: nn.Identity())
+        self.bn_a, self.bn_b, self.bn_s = norm(c_mid), norm(c_out), norm(c_out)
+        self.first = first  # its input is the network input (no ReLU before it)
+
+    def forward(self, x):
+        h = self.bn_b(self.b(F.relu(self.bn_a(self.a(x)))))
+        return F.relu(h + self.bn_s(self.s(x)))
+
+
+def _bn_eval(bn: nn.Module, t: torch.Tensor) -> torch.Tensor:
+    """BN with its running statistics (the reverse pass must not update them)."""
+    if isinstance(bn, nn.Identity):
+        return t
+    return F.batch_norm(t, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                        training=False, eps=bn.eps)
+
+
+class PaperGenerator(nn.Module):
+    """App. A.1: in(16, C) -> NI(64) -> RB0..RB3 (5^D convs) -> out(64, 1)."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.fields = _InputFields(cfg)
+        c = self.fields.channels
+        d = cfg.dim
+        self.blocks = nn.ModuleList([
+            _PaperBlock(d, c, 8, 32, True, True),
+            _PaperBlock(d, 32, 128, 128, True, False),
+            _PaperBlock(d, 128, 32, 8, True, False),
+            _PaperBlock(d, 8, 2, 1, False, False),  # no BN in the last block
+        ])
+
+    @property
+    def receptive_radius(self) -> int:
+        """Halo in low-res cells: 8 convs of radius 2 at high res, the nearest up-sampling,
+        and the vorticity stencil."""
+        return math.ceil(8 * 2 / FACTOR) + self.fields.radius
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = upsample_nearest(self.fields(x), FACTOR)
+        for block in self.blocks:
+            h = block(h)
+        return h  # the last block ends in ReLU: output density >= 0
+
+    def rr_chains(self):
+        """Reverse-pass chains (ch. 4): each [(conv, act)] maps a conv's transposed output
+        back into the space of its input; the residual sum is not invertible, so chains stop
+        at block boundaries (local variant across them, Eq. 4.17)."""
+        chains = []
+        for blk in self.blocks:
+            act_in = (lambda t: t) if blk.first else F.relu
+            after_a = lambda t, bn=blk.bn_a: F.relu(_bn_eval(bn, t))
+            chains.append([(blk.a, act_in), (blk.b, after_a)])
+            chains.append([(blk.s, act_in)])
+        return chains
+
+
+class _ResBlock(nn.Module):
+    """h + C_2(ReLU(C_1(h))), no normalisation (EDSR)."""
+
+    def __init__(self, dim, width):
+        super().__init__()
+        conv = _conv(dim)
+        self.c1 = conv(width, width, 3, padding=1)
+        self.c2 = conv(width, width, 3, padding=1)
+
+    def forward(self, h):
+        return h + self.c2(F.relu(self.c1(h)))
+
+
+class FastGenerator(nn.Module):
+    """Low-res trunk -> C -> shuffle x2 -> ReLU -> C -> shuffle x2, + linear base, ReLU."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, w, m = cfg.dim, cfg.width, cfg.mid_channels
+        conv = _conv(d)
+        self.fields = _InputFields(cfg)
+        self.head = conv(self.fields.channels, w, 3, padding=1)
+        self.trunk = nn.ModuleList([_ResBlock(d, w) for _ in range(cfg.blocks)])
+        self.up1 = conv(w, m * 2 ** d, 3, padding=1)
+        self.up2 = conv(m, 2 ** d, 3, padding=1)
+        # start as the interpolated base: the residual branch begins at zero
+        nn.init.zeros_(self.up2.weight)
+        nn.init.zeros_(self.up2.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Halo in low-res cells: head + 2 per block + up1 at low res (1 cell each), up2 at
+        x2 (1 mid cell, at most 1 low-res cell), the vorticity stencil. The linear base only
+        reaches 1 low-res cell."""
+        return 1 + 2 * self.cfg.blocks + 1 + 1 + self.fields.radius
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.head(self.fields(x)))
+        for block in self.trunk:
+            h = block(h)
+        r = voxel_shuffle(self.up1(h), 2)
+        r = voxel_shuffle(self.up2(F.relu(r)), 2)
+        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+
+    def rr_chains(self):
+        ident = lambda t: t
+        chains = [[(self.head, ident)]]
+        for i, b in enumerate(self.trunk):
+            # input of c1 is the running sum h (ReLU only before the first block)
+            act = F.relu if i == 0 else ident
+            chains.append([(b.c1, act), (b.c2, F.relu)])
+        chains.append([(self.up1, ident if self.trunk else F.relu)])  # input: trunk output
+        chains.append([(self.up2, F.relu)])  # input: ReLU(shuffled up1)
+        return chains
+
+
+def build_generator(cfg: GeneratorConfig) -> nn.Module:
+    return (FastGenerator if cfg.generator == "fast" else PaperGenerator)(cfg)
+
+
+def generator_from_kwargs(**fields) -> nn.Module:
+    """`build_generator` from plain GeneratorConfig fields (model cards store these)."""
+    return build_generator(GeneratorConfig(**fields))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

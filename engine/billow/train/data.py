@@ -1,0 +1,274 @@
+"""Paired training data written by `billow dataset` ("billow-pairs/1") and the tile sampler.
+
+DIR/manifest.json: {"format": "billow-pairs/1", "dim", "factor", "hr_res", "lr_res", "frames",
+"sims": [{"id", "file", "seed", "scene"}], ...}; DIR/sim_XXXX.npz: hr_density (T, *S) float16,
+hr_velocity (T, D, *S) high-res cells/frame, lr_density (T, *s), lr_velocity (T, D, *s) low-res
+cells/frame. The split into training and validation is by SIMULATION, never by frame order
+(neighbouring frames are nearly identical, so a frame split validates on the training set).
+
+A sample is three consecutive frames t-1, t, t+1 of one simulation, augmented with one shared
+transform, with `context` low-res cells of real data around the `tile` (for the advection
+layer and the generator's border): lr (3, 1 + D, *s) = density, velocity; hr (3, 1, *S).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .augment import AugmentConfig, random_transform, resample, tile_grid, valid_centres
+
+FORMAT = "billow-pairs/1"
+ARRAYS = ("lr_density", "lr_velocity", "hr_density")
+
+
+def _npz_headers(path: Path) -> dict[str, tuple]:
+    """Array name -> shape, read from the .npy headers inside the .npz (no data loaded)."""
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if not name.endswith(".npy"):
+                    continue
+                with z.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    out[name[:-4]] = read(f)[0]
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise InputError(f"{path}: not a readable .npz ({e})") from e
+    return out
+
+
+def _res(value, dim: int, what: str, path: Path) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * dim
+    if isinstance(value, (list, tuple)) and len(value) == dim and all(isinstance(v, int)
+                                                                       for v in value):
+        return tuple(value)
+    raise InputError(f"{path}: '{what}' must be an integer or {dim} integers, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SimInfo:
+    id: str
+    file: Path
+    frames: int
+
+
+class PairedData:
+    """A validated `billow dataset` folder; simulations load on first use and stay cached."""
+
+    def __init__(self, root: str | Path, factor: int = 4):
+        self.root = Path(root)
+        manifest = self.root / "manifest.json"
+        if not self.root.is_dir():
+            raise InputError(f"{self.root}: training data folder not found (make one with "
+                             "`billow dataset --out DIR`)")
+        if not manifest.is_file():
+            raise InputError(f"{manifest}: no manifest; is {self.root} a `billow dataset` folder?")
+        try:
+            meta = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(f"{manifest}: unreadable manifest ({e})") from e
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise InputError(f"{manifest}: format must be '{FORMAT}', got "
+                             f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
+        self.meta = meta
+        self.dim = meta.get("dim")
+        if self.dim not in (2, 3):
+            raise InputError(f"{manifest}: 'dim' must be 2 or 3, got {self.dim!r}")
+        self.factor = meta.get("factor")
+        if self.factor != factor:
+            raise InputError(f"{manifest}: factor {self.factor!r}, but the generators "
+                             f"up-sample by {factor}")
+        self.lr_res = _res(meta.get("lr_res"), self.dim, "lr_res", manifest)
+        self.hr_res = _res(meta.get("hr_res"), self.dim, "hr_res", manifest)
+        if tuple(n * factor for n in self.lr_res) != self.hr_res:
+            raise InputError(f"{manifest}: hr_res {self.hr_res} is not {factor} x lr_res "
+                             f"{self.lr_res}")
+        sims = meta.get("sims")
+        if not isinstance(sims, list) or not sims:
+            raise InputError(f"{manifest}: 'sims' lists no simulations")
+        self.sims: dict[str, SimInfo] = {}
+        for entry in sims:
+            self._add(entry, manifest)
+        self._maps: dict[str, dict[str, np.ndarray]] = {}
+        self._cache_root: Path | None = None
+
+    def _add(self, entry, manifest: Path) -> None:
+        if not isinstance(entry, dict) or "file" not in entry:
+            raise InputError(f"{manifest}: each entry of 'sims' needs a 'file'")
+        path = self.root / entry["file"]
+        sid = str(entry.get("id", Path(entry["file"]).stem))
+        if not path.is_file():
+            raise InputError(f"{path}: listed in {manifest.name} but missing")
+        heads = _npz_headers(path)
+        d = self.dim
+        frames = None
+        for name in ARRAYS:
+            if name not in heads:
+                raise InputError(f"{path}: array '{name}' missing")
+            shape = heads[name]
+            res = self.hr_res if name.startswith("hr") else self.lr_res
+            expect = (d,) + res if name.endswith("velocity") else res
+            if len(shape) != len(expect) + 1 or tuple(shape[1:]) != expect:
+                raise InputError(f"{path}: '{name}' has shape {shape}, manifest says "
+                                 f"(T, {', '.join(map(str, expect))}) (dim {d})")
+            if frames is not None and shape[0] != frames:
+                raise InputError(f"{path}: arrays disagree on the frame count")
+            frames = shape[0]
+        if frames < 3:
+            raise InputError(f"{path}: {frames} frames; training needs at least 3")
+        if sid in self.sims:
+            raise InputError(f"{manifest}: simulation id '{sid}' listed twice")
+        self.sims[sid] = SimInfo(sid, path, frames)
+
+    def _cache_dir(self) -> Path:
+        """Where the decompressed arrays live: DIR/.billow-cache if writable, else a folder
+        in the system temp dir keyed by the data path."""
+        if self._cache_root is None:
+            own = self.root / ".billow-cache"
+            try:
+                own.mkdir(exist_ok=True)
+                probe = own / f".probe-{os.getpid()}"
+                probe.touch()
+                probe.unlink()
+                self._cache_root = own
+            except OSError:
+                key = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
+                self._cache_root = Path(tempfile.gettempdir()) / f"billow-cache-{key}"
+                self._cache_root.mkdir(exist_ok=True)
+        return self._cache_root
+
+    def load(self, sid: str) -> dict[str, np.ndarray]:
+        """The arrays of one simulation, memory-mapped (float16 .npy decompressed once from
+        the .npz next to a stamp of its size and time), so tiles read only what they need and
+        3D data sets larger than memory train fine."""
+        if sid in self._maps:
+            return self._maps[sid]
+        info = self.sims[sid]
+        folder = self._cache_dir() / sid
+        st = info.file.stat()
+        stamp = f"{st.st_size}-{st.st_mtime_ns}"
+        stamp_file = folder / "stamp"
+        try:
+            if not (stamp_file.is_file() and stamp_file.read_text() == stamp):
+                folder.mkdir(parents=True, exist_ok=True)
+                with np.load(info.file) as z:
+                    for k in ARRAYS:
+                        tmp = folder / f".{k}.tmp-{os.getpid()}.npy"
+                        np.save(tmp, np.asarray(z[k], np.float16))
+                        os.replace(tmp, folder / f"{k}.npy")
+                stamp_file.write_text(stamp)
+            self._maps[sid] = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ARRAYS}
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise InputError(f"{info.file}: cannot read ({e})") from e
+        return self._maps[sid]
+
+    def split(self, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+        """(training ids, validation ids), split by simulation with a seeded permutation."""
+        ids = sorted(self.sims)
+        n_val = 0 if len(ids) < 2 else min(len(ids) - 1, max(1, round(val_fraction * len(ids))))
+        if val_fraction <= 0:
+            n_val = 0
+        order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
+        val = sorted(ids[i] for i in order[:n_val])
+        return [i for i in ids if i not in val], val
+
+    def describe(self) -> dict:
+        return {"path": str(self.root.resolve()), "format": FORMAT, "dim": self.dim,
+                "factor": self.factor, "lr_res": list(self.lr_res), "hr_res": list(self.hr_res),
+                "sims": {s.id: s.frames for s in self.sims.values()}}
+
+
+def _read(array: np.ndarray, frames: slice, box: tuple) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array[(frames, *box)], dtype=np.float32))
+
+
+class TileSampler:
+    """Random augmented training tiles; all randomness comes from `generator` (checkpointed)."""
+
+    def __init__(self, data: PairedData, sim_ids: list[str], tile: int, context: int,
+                 augment: AugmentConfig, generator: torch.Generator, max_tries: int = 500):
+        if not sim_ids:
+            raise InputError(f"{data.root}: no simulations to sample from")
+        n = tile + 2 * context
+        if any(n > r for r in data.lr_res):
+            raise InputError(f"{data.root}: tile {tile} + 2 x context {context} low-res cells "
+                             f"does not fit the low-res size {data.lr_res}")
+        self.data, self.ids, self.tile, self.context = data, list(sim_ids), tile, context
+        self.cfg, self.gen, self.max_tries = augment, generator, max_tries
+        self.rejected = 0
+
+    def _centre(self, m: torch.Tensor) -> torch.Tensor | None:
+        n = self.tile + 2 * self.context
+        ranges = valid_centres(m, n, self.data.lr_res)
+        if ranges is None:
+            return None
+        out = []
+        for lo, hi in ranges:
+            # whole-cell offsets (exact sampling without rotation) where possible
+            k_lo, k_hi = math.ceil(lo - n / 2 - 1e-9), math.floor(hi - n / 2 + 1e-9)
+            if k_lo <= k_hi:
+                k = k_lo + int(torch.randint(k_hi - k_lo + 1, (1,), generator=self.gen))
+                out.append(n / 2 + k)
+            else:
+                out.append(lo + (hi - lo) * float(torch.rand(1, generator=self.gen)))
+        return torch.tensor(out, dtype=torch.float64)
+
+    def _one(self):
+        d, f, n, c = self.data.dim, self.data.factor, self.tile + 2 * self.context, self.context
+        misfits = 0
+        for _ in range(self.max_tries):
+            sid = self.ids[int(torch.randint(len(self.ids), (1,), generator=self.gen))]
+            info = self.data.sims[sid]
+            t = 1 + int(torch.randint(info.frames - 2, (1,), generator=self.gen))
+            m = random_transform(d, self.cfg, self.gen)
+            centre = self._centre(m)
+            if centre is None:  # zoomed-out rotated tile does not fit: draw again
+                misfits += 1
+                continue
+            sim = self.data.load(sid)
+            # read only the low-res cells the rotated tile touches (+1 for interpolation)
+            ext = (m.abs().sum(dim=1) * n / 2.0).tolist()
+            box = [(max(0, math.floor(c_ - e - 0.5) - 1), min(size, math.ceil(c_ + e - 0.5) + 2))
+                   for c_, e, size in zip(centre.tolist(), ext, self.data.lr_res)]
+            lo = torch.tensor([a for a, _ in box], dtype=torch.float64)
+            shape = tuple(b - a for a, b in box)
+            lr_box = tuple(slice(a, b) for a, b in box)
+            hr_box = tuple(slice(f * a, f * b) for a, b in box)
+            grid = tile_grid(m, centre - lo, n, 1, shape)
+            rho = resample(_read(sim["lr_density"], slice(t - 1, t + 2), lr_box), grid)
+            core = rho[(1,) + (slice(c, n - c),) * d] if c else rho[1]
+            if float(core.mean()) < self.cfg.min_density:
+                self.rejected += 1
+                continue
+            vel = _read(sim["lr_velocity"], slice(t - 1, t + 2), (slice(None),) + lr_box)
+            vel = torch.stack([resample(vel[i], grid, m) for i in range(3)])  # (3, D, *s)
+            hr = resample(_read(sim["hr_density"], slice(t - 1, t + 2), hr_box),
+                          tile_grid(m, centre - lo, n, f, shape))
+            lr = torch.cat([rho.unsqueeze(1), vel], dim=1)
+            return lr, hr.unsqueeze(1)
+        if misfits > self.max_tries // 2:
+            raise InputError(f"{self.data.root}: a rotated, zoomed tile of {n} low-res cells "
+                             f"(tile + 2 x context) rarely fits the low-res size "
+                             f"{self.data.lr_res}; lower --tile or --rotate-deg")
+        raise InputError(f"{self.data.root}: no tile of {self.tile} low-res cells with mean "
+                         f"density >= {self.cfg.min_density} in {self.max_tries} tries; lower "
+                         "--min-density or --tile, or check the data")
+
+    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """lr (N, 3, 1 + D, *s) and hr (N, 3, 1, *S) for frames t-1, t, t+1, with context."""
+        items = [self._one() for _ in range(batch)]
+        return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items])

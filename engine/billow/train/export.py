@@ -1,0 +1,159 @@
+"""ONNX export of a trained generator and its model card (DESIGN.md "Models").
+
+Writes NAME.onnx, NAME.json (the card, format "billow-model/1" as `billow.infer` reads it) and
+NAME.pt (the generator's weights, for the torch backend; loaded with weights_only=True).
+
+Contract: input `(N, C, X, Y[, Z])` float32 named "input" with dynamic batch and spatial axes
+(C = density + low-res velocity in low-res cells/frame, raw: any scaling and derived channels
+are inside the graph); output `(N, 1, 4X, 4Y[, 4Z])` named "density". The card beside the
+.onnx says how to feed it, its halo for seam-free tiling, where it came from, and the
+evaluation figures -- left "pending" until `billow eval` fills them (never made up).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._version import __version__
+from ..errors import InputError, MissingDependencyError
+from ..io.atomic import atomic_path
+from ..nets import FACTOR, build_generator, count_parameters
+from .config import RunConfig
+from .trainer import hardware, load_checkpoint
+
+CARD_FORMAT = "billow-model/1"  # read by billow.infer.load_card
+OPSET = 17
+
+
+def load_generator(run: str | Path):
+    """(generator in eval mode, RunConfig, checkpoint dict) from a run folder or checkpoint."""
+    ckpt = load_checkpoint(run)
+    cfg = RunConfig.from_dict(ckpt["config"])
+    g = build_generator(cfg.model)
+    g.load_state_dict(ckpt["models"]["G"])
+    return g.eval(), cfg, ckpt
+
+
+def export_onnx(g: torch.nn.Module, path: str | Path, dim: int, channels: int) -> None:
+    x = torch.rand(1, channels, *([6] * dim))
+    axes = {0: "batch", 2: "x", 3: "y"} | ({4: "z"} if dim == 3 else {})
+    out_axes = {0: "batch", 2: "x4", 3: "y4"} | ({4: "z4"} if dim == 3 else {})
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+        torch.onnx.export(g, (x,), str(tmp), dynamo=False, opset_version=OPSET,
+                          input_names=["input"], output_names=["density"],
+                          dynamic_axes={"input": axes, "density": out_axes})
+
+
+def parity(g: torch.nn.Module, path: str | Path, dim: int, channels: int,
+           size: int = 7, seed: int = 0) -> float:
+    """Max |torch - onnxruntime| / max |torch| on a random input of `size`^D cells."""
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise MissingDependencyError("onnxruntime is needed to check the export") from e
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(1, channels, *([size] * dim), generator=gen)
+    x[:, 1:] = x[:, 1:] * 2 - 1
+    with torch.no_grad():
+        ref = g(x).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"input": x.numpy()})[0]
+    if got.shape != ref.shape:
+        raise InputError(f"{path}: ONNX output shape {got.shape}, torch {ref.shape}")
+    return float(np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-12))
+
+
+def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
+               evaluation: dict | None, torch_weights: str | None = None) -> dict:
+    """The card in the format `billow.infer.load_card` reads ("billow-model/1"), plus where
+    the model came from."""
+    m = cfg.model
+    split = {}
+    split_file = (run if run.is_dir() else run.parent) / "split.json"
+    if split_file.is_file():
+        split = json.loads(split_file.read_text())
+    data = split.get("data", {})
+    card = {
+        "format": CARD_FORMAT,
+        "name": onnx_path.stem,
+        "file": onnx_path.name,
+        "dim": m.dim,
+        "scale": FACTOR,
+        "halo": g.receptive_radius,
+        "inputs": m.channel_names,
+        # what the host multiplies the channels by: nothing; the model scales velocity by
+        # model.velocity_scale and derives vorticity itself
+        "normalisation": {"density": 1.0, "velocity": 1.0},
+        "output_scale": 1.0,
+        "up_axis": "y",
+        "velocity_units": "low-res cells per frame",
+        "io": {
+            "input": {"name": "input", "dtype": "float32",
+                      "shape": ["N", len(m.channel_names)] + ["X", "Y", "Z"][: m.dim]},
+            "output": {"name": "density", "dtype": "float32",
+                       "shape": ["N", 1] + [f"{FACTOR}{a}" for a in ["X", "Y", "Z"][: m.dim]]},
+            "halo_units": "low-res input cells on each side of a tile",
+            "alignment": "output voxel i lies inside input cell i // 4 (cell-centred, no "
+                         "half-voxel shift)",
+            "inside_the_model": f"velocity x {m.velocity_scale}"
+                                + (", vorticity derived from velocity" if m.use_vorticity
+                                   else ""),
+        },
+        "architecture": {"generator": m.generator, "parameters": count_parameters(g),
+                         "model": cfg.to_dict()["model"]},
+        "billow_version": __version__,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "training": {
+            "data": data.get("path"),
+            "data_format": data.get("format"),
+            "lr_res": data.get("lr_res"),
+            "train_sims": ckpt.get("train_ids"),
+            "validation_sims": ckpt.get("val_ids"),
+            "iterations": int(ckpt["iteration"]),
+            "iterations_planned": cfg.train.iterations,
+            "wall_time_s": round(float(ckpt["wall_time"]), 1),
+            "hardware": ckpt.get("hardware") or hardware(),
+            "temporal": cfg.train.temporal,
+            "config": cfg.to_dict()["train"],
+            "run": str(run.resolve()),
+        },
+        "evaluation": evaluation or {"status": "pending",
+                                     "note": "fill with `billow eval` on held-out simulations"},
+    }
+    if torch_weights:
+        card["torch"] = {"module": "billow.nets.generators:generator_from_kwargs",
+                         "kwargs": cfg.to_dict()["model"], "weights": torch_weights}
+    return card
+
+
+def export(run: str | Path, out: str | Path, evaluation: str | Path | None = None) -> dict:
+    run, out = Path(run), Path(out)
+    if out.suffix != ".onnx":
+        raise InputError(f"{out}: the model file must end in .onnx")
+    g, cfg, ckpt = load_generator(run)
+    ev = None
+    if evaluation is not None:
+        try:
+            ev = json.loads(Path(evaluation).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(f"{evaluation}: unreadable evaluation report ({e})") from e
+    channels = cfg.model.in_channels
+    export_onnx(g, out, cfg.model.dim, channels)
+    err = parity(g, out, cfg.model.dim, channels)
+    if err > 1e-4:
+        raise InputError(f"{out}: ONNX Runtime disagrees with torch (relative error {err:.2e})")
+    weights = out.with_suffix(".pt")  # for the torch backend (GPU half precision)
+    with atomic_path(weights) as tmp:
+        torch.save(g.state_dict(), tmp)
+    card = model_card(g, cfg, ckpt, out, run, ev, weights.name)
+    card["export_parity_rel_error"] = err
+    with atomic_path(out.with_suffix(".json")) as tmp:
+        Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
+    return card

@@ -1,0 +1,137 @@
+"""Loss terms of tempoGAN (dissertation Eq. 3.1-3.8).
+
+Discriminators output logits; the sigmoid cross-entropy of Eq. 3.1/3.2 is computed with
+`binary_cross_entropy_with_logits` (same value, numerically stable). At chance a discriminator's
+loss is 2 ln 2 (ln 2 per class).
+
+The temporal modes share one signature: `mode(fake3, real3, lr3, d_t)` with
+fake3 / real3 = high-res frames (t-1, t, t+1) each `(N, 1, *S)` with context padding,
+lr3 = low-res frames `(N, 1 + D, *s)` (density, velocity) with context padding, and return
+`generator_loss(...)` / `discriminator_loss(...)` (the latter None where no D_t exists).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..nets.advection import AdvectionLayer, crop
+
+CHANCE = 2.0 * math.log(2.0)
+
+
+def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 3.1: E[-log D(y)] + E[-log(1 - D(G(x)))]."""
+    return (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
+            + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
+
+
+def generator_adversarial(logit_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 3.2 (non-saturating): E[-log D(G(x))]."""
+    return F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
+
+
+def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """E_n ||G(x) - y||_1, per element (a mean), as lambda_L1 = 5 assumes."""
+    return (fake - real).abs().mean()
+
+
+def feature_loss(feats_fake, feats_real, weights) -> torch.Tensor:
+    """Eq. 3.7: sum_j lambda_f^j E ||F^j(G(x)) - F^j(y)||^2, each layer's squared distance
+    averaged per ELEMENT, so a weight means the same for any batch, tile size or layer width
+    (the reference code summed, so its weights only held for its own tile and layer sizes).
+    Weights may be negative (Sec. 3.2.4). The real features carry no gradient."""
+    total = torch.zeros((), device=feats_fake[0].device)
+    for w, a, b in zip(weights, feats_fake, feats_real):
+        if w:
+            total = total + w * F.mse_loss(a, b.detach())
+    return total
+
+
+def paper_lambda_f(lam: float, layer_elements: int) -> float:
+    """Convert a paper weight (App. A.2, applied to sum/2 over a sample's layer activations)
+    into this per-element weight for a layer of `layer_elements` activations per sample."""
+    return lam * layer_elements / 2.0
+
+
+def accuracy(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> tuple[float, float]:
+    """Fraction of real samples called real and generated samples called generated."""
+    return float((logit_real > 0).float().mean()), float((logit_fake < 0).float().mean())
+
+
+class TemporalMode:
+    """No temporal term (the spatial-only baseline)."""
+
+    name = "none"
+    uses_frames = False
+    has_discriminator = False
+
+    def __init__(self, factor: int = 4, context: int = 0, order: str = "semi-lagrangian",
+                 weight: float = 1.0):
+        self.advection = AdvectionLayer(factor, context, order)
+        self.margin = context * factor
+        self.weight = weight
+
+    def align(self, frames3, lr3):
+        return None
+
+    def generator_loss(self, fake3, real3, lr3, d_t):
+        return torch.zeros((), device=fake3[1].device)
+
+    def discriminator_loss(self, fake3, real3, lr3, d_t):
+        return None
+
+
+class L2Temporal(TemporalMode):
+    """Eq. 3.4: ||G(x^t) - A(G(x^{t-1}), v^{t-1})||^2 + ||G(x^t) - A(G(x^{t+1}), -v^{t+1})||^2,
+    per element. Tends to darken the output (Sec. 3.2.3)."""
+
+    name = "l2"
+    uses_frames = True
+
+    def align(self, frames3, lr3):
+        d = lr3[0].shape[1] - 1
+        return self.advection(frames3[0], frames3[1], frames3[2], lr3[0][:, 1:1 + d],
+                              lr3[2][:, 1:1 + d])
+
+    def generator_loss(self, fake3, real3, lr3, d_t):
+        a = self.align(fake3, lr3)
+        return self.weight * (F.mse_loss(a[:, 1], a[:, 0]) + F.mse_loss(a[:, 1], a[:, 2]))
+
+
+class DtTemporal(L2Temporal):
+    """Eq. 3.5: D_t on advected triples {A(y^{t-1}, v^{t-1}), y^t, A(y^{t+1}, -v^{t+1})}."""
+
+    name = "dt"
+    has_discriminator = True
+
+    def generator_loss(self, fake3, real3, lr3, d_t):
+        logit, _ = d_t(self.align(fake3, lr3))
+        return self.weight * generator_adversarial(logit)
+
+    def discriminator_loss(self, fake3, real3, lr3, d_t):
+        fake = self.align([f.detach() for f in fake3], lr3)
+        logits, _ = d_t(torch.cat([self.align(real3, lr3), fake]))  # one call: DDP-safe
+        logit_real, logit_fake = logits.float().chunk(2)
+        self.last_logits = (logit_real.detach(), logit_fake.detach())
+        return discriminator_loss(logit_real, logit_fake)
+
+
+class DtNoAdvTemporal(DtTemporal):
+    """Eq. 3.6: D_t on the plain triples {y^{t-1}, y^t, y^{t+1}} (no alignment)."""
+
+    name = "dt-noadv"
+
+    def align(self, frames3, lr3):
+        return torch.cat([crop(f, self.margin) for f in frames3], dim=1)
+
+
+TEMPORAL_MODES = {m.name: m for m in (TemporalMode, L2Temporal, DtTemporal, DtNoAdvTemporal)}
+
+
+def temporal_mode(name: str, **kwargs) -> TemporalMode:
+    if name not in TEMPORAL_MODES:
+        raise ValueError(f"temporal mode must be one of {sorted(TEMPORAL_MODES)}, not {name!r}")
+    return TEMPORAL_MODES[name](**kwargs)

@@ -1,0 +1,492 @@
+"""The tempoGAN training loop (dissertation Alg. 1, Eq. 3.8), checkpoints and logging.
+
+Per iteration: k_ds updates of D_s, k_dt of D_t (temporal modes with a discriminator), k_g of G,
+each on a fresh augmented mini batch; Adam (lr 2e-4, beta1 0.5) on ALL three networks, each
+decayed linearly to 1/20 over the second half (the reference code forgot one optimiser).
+
+Discriminator health: every log step records each discriminator's accuracy on real and
+generated tiles and the gradient norm each generator loss term sends into G's output; a
+discriminator whose loss stays within 0.05 of 2 ln 2 for `chance_window` iterations triggers a
+loud warning (the adversarial term is then not pulling and the GAN is an L1 upsampler).
+
+Determinism: every random draw comes from seeded generators whose states are checkpointed, so
+a resumed run continues exactly like an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import InputError, MissingDependencyError, OutputError
+from ..io.atomic import atomic_path
+from ..nets import (
+    AdvectionLayer,
+    ReversePass,
+    SpatialDiscriminator,
+    TemporalDiscriminator,
+    build_generator,
+    crop,
+)
+from ..progress import Progress
+from .augment import AugmentConfig
+from .config import RunConfig
+from .data import PairedData, TileSampler
+from .losses import (
+    CHANCE,
+    accuracy,
+    discriminator_loss,
+    feature_loss,
+    generator_adversarial,
+    l1_loss,
+    temporal_mode,
+)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank) under torchrun, (0, 1, 0) otherwise."""
+    return (int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
+            int(os.environ.get("LOCAL_RANK", "0")))
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, out: str | Path, data: PairedData | None = None,
+                 data_path: str | Path | None = None, progress: str = "none"):
+        cfg.validate()
+        self.cfg, self.out, self.progress_mode = cfg, Path(out), progress
+        t = cfg.train
+        self.data = data if data is not None else PairedData(data_path)
+        if self.data.dim != cfg.model.dim:
+            raise InputError(f"{self.data.root}: data is {self.data.dim}D but --dim is "
+                             f"{cfg.model.dim}")
+        self.rank, self.world, local = _distributed()
+        if t.device == "cuda" and not torch.cuda.is_available():
+            raise InputError("--device cuda: no CUDA device available")
+        use_cuda = t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available())
+        self.device = torch.device(f"cuda:{local}" if use_cuda else "cpu")
+        self.amp = use_cuda and t.amp
+        if use_cuda:
+            torch.cuda.set_device(self.device)
+        if self.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+        torch.manual_seed(t.seed)
+
+        self.train_ids, self.val_ids = self.data.split(t.val_fraction, t.seed)
+        self.gen = torch.Generator().manual_seed(t.seed + 1000 * self.rank)
+        self.sampler = TileSampler(self.data, self.train_ids, t.tile, t.context, cfg.augment,
+                                   self.gen)
+        hr_tile = t.tile * self.data.factor
+        self.G = build_generator(cfg.model).to(self.device)
+        self.D_s = SpatialDiscriminator(cfg.model.dim, hr_tile, self.data.factor,
+                                        t.d_norm).to(self.device)
+        self.temporal = temporal_mode(t.temporal, factor=self.data.factor, context=t.context,
+                                      order=t.advection, weight=t.lambda_dt)
+        self.D_t = (TemporalDiscriminator(cfg.model.dim, hr_tile, t.d_norm).to(self.device)
+                    if self.temporal.has_discriminator else None)
+        self.rr = None
+        if t.rr != "off":
+            try:
+                self.rr = ReversePass(self.G, t.rr, t.rr_lambda, t.rr_layer_weights())
+            except ValueError as e:
+                raise InputError(f"--rr-weights: {e}") from e
+        self.nets = {"G": self.G, "D_s": self.D_s}
+        if self.D_t is not None:
+            self.nets["D_t"] = self.D_t
+        self.models = dict(self.nets)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if use_cuda else None
+            self.models = {k: DDP(m, device_ids=ids) for k, m in self.nets.items()}
+        betas = (t.beta1, 0.999)
+        self.optims = {k: torch.optim.Adam(m.parameters(), lr=t.lr * (1 if k == "G" else
+                                           t.d_lr_scale), betas=betas)
+                       for k, m in self.nets.items()}
+        half = t.iterations / 2
+
+        def decay(it: int) -> float:  # 1 for the first half, then linear to 1/20
+            if not t.lr_decay or it < half:
+                return 1.0
+            return 1.0 - (1.0 - 1.0 / 20.0) * min(1.0, (it - half) / max(half, 1))
+
+        self.scheds = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
+                       for k, o in self.optims.items()}
+        self.iteration = 0
+        self.wall_time = 0.0
+        self.chance = {"D_s": 0, "D_t": 0}
+        self.warnings: list[str] = []
+        self.margin = t.context * self.data.factor
+        self._writer = None
+        self._log_file = None
+        self._progress = None
+
+    # ----------------------------------------------------------------- steps of Alg. 1
+    def _autocast(self):
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _batch(self):
+        lr, hr = self.sampler.sample(self.cfg.train.batch)
+        return lr.to(self.device), hr.to(self.device)
+
+    def _generate(self, lr: torch.Tensor, frames) -> list[torch.Tensor]:
+        """G on frames `frames` of lr (N, 3, C, *s), batched in one call."""
+        n = lr.shape[0]
+        x = torch.cat([lr[:, i] for i in frames])
+        out = self.models["G"](x)
+        return list(out.split(n))
+
+    def _step_ds(self) -> dict:
+        lr, hr = self._batch()
+        c = self.cfg.train.context
+        with torch.no_grad(), self._autocast():
+            fake = self._generate(lr, [1])[0]
+        with self._autocast():
+            lr_core = crop(lr[:, 1, :1], c)
+            # real and generated in ONE forward call (DDP-safe; BN sees a mixed batch)
+            logits, _ = self.models["D_s"](torch.cat([lr_core, lr_core]), torch.cat(
+                [crop(hr[:, 1], self.margin), crop(fake, self.margin)]))
+            real_logit, fake_logit = logits.float().chunk(2)
+            loss = discriminator_loss(real_logit, fake_logit)
+        self._update("D_s", loss)
+        acc_r, acc_f = accuracy(real_logit, fake_logit)
+        return {"d_s": float(loss.detach()), "d_s_acc_real": acc_r, "d_s_acc_fake": acc_f}
+
+    def _step_dt(self) -> dict:
+        lr, hr = self._batch()
+        with torch.no_grad(), self._autocast():
+            fake3 = self._generate(lr, [0, 1, 2])
+        real3 = [hr[:, i] for i in range(3)]
+        lr3 = [lr[:, i] for i in range(3)]
+        with self._autocast():
+            loss = self.temporal.discriminator_loss(fake3, real3, lr3, self.models["D_t"])
+        self._update("D_t", loss)
+        acc_r, acc_f = accuracy(*self.temporal.last_logits)
+        return {"d_t": float(loss.detach()), "d_t_acc_real": acc_r, "d_t_acc_fake": acc_f}
+
+    def _step_g(self, health: bool) -> dict:
+        t = self.cfg.train
+        lr, hr = self._batch()
+        frames = [0, 1, 2] if self.temporal.uses_frames else [1]
+        capture = self.rr.capture() if self.rr else contextlib.nullcontext()
+        with self._autocast():
+            with capture:
+                fakes = self._generate(lr, frames)
+            fake3 = fakes if len(fakes) == 3 else [None, fakes[0], None]
+            fake = crop(fake3[1], self.margin)
+            real = crop(hr[:, 1], self.margin)
+            lr_core = crop(lr[:, 1, :1], t.context)
+            logit, feats_fake = self.models["D_s"](lr_core, fake)
+            terms = {"g_ds": t.lambda_ds * generator_adversarial(logit.float()),
+                     "g_l1": t.lambda_l1 * l1_loss(fake.float(), real.float())}
+            weights = t.feature_weights()
+            if any(weights):
+                with torch.no_grad():
+                    _, feats_real = self.models["D_s"](lr_core, real)
+                terms["g_feat"] = feature_loss(feats_fake, feats_real, weights)
+            if self.temporal.uses_frames:
+                terms["g_t"] = self.temporal.generator_loss(
+                    fake3, [hr[:, i] for i in range(3)], [lr[:, i] for i in range(3)],
+                    self.models.get("D_t"))
+            if self.rr is not None:
+                terms["g_rr"] = self.rr.loss()
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        if health:  # gradient each term sends into G's output (Alg. 1 health check)
+            outs = [f for f in fakes]
+            for k, v in terms.items():
+                if k == "g_rr" or not v.requires_grad:
+                    continue
+                grads = torch.autograd.grad(v, outs, retain_graph=True, allow_unused=True)
+                sq = sum(float(g.float().pow(2).sum()) for g in grads if g is not None)
+                out[f"grad_{k}"] = sq ** 0.5
+        total = sum(terms.values())
+        self._update("G", total)
+        out["g_total"] = float(total.detach())
+        if isinstance(self.temporal.advection, AdvectionLayer) and self.temporal.uses_frames:
+            out["advect_overflow"] = self.temporal.advection.last_overflow
+        return out
+
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optims[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def step(self, health: bool = False) -> dict:
+        """One iteration of Alg. 1; returns the mean of each logged quantity."""
+        t = self.cfg.train
+        for m in self.nets.values():
+            m.train()
+        logs: dict[str, list[float]] = {}
+
+        def add(d):
+            for k, v in d.items():
+                logs.setdefault(k, []).append(v)
+
+        for _ in range(t.k_ds):
+            add(self._step_ds())
+        if self.D_t is not None:
+            for _ in range(t.k_dt):
+                add(self._step_dt())
+        for i in range(t.k_g):
+            add(self._step_g(health and i == t.k_g - 1))
+        for s in self.scheds.values():
+            s.step()
+        self.iteration += 1
+        out = {k: sum(v) / len(v) for k, v in logs.items()}
+        out["lr_G"] = self.optims["G"].param_groups[0]["lr"]
+        out["lr_D"] = self.optims["D_s"].param_groups[0]["lr"]
+        self._watch_chance(out)
+        return out
+
+    def _watch_chance(self, out: dict) -> None:
+        for name, key in (("D_s", "d_s"), ("D_t", "d_t")):
+            if key not in out:
+                continue
+            self.chance[name] = self.chance[name] + 1 if abs(out[key] - CHANCE) < 0.05 else 0
+            if self.chance[name] == self.cfg.train.chance_window:
+                msg = (f"WARNING: {name} has sat at chance (loss ~ 2 ln 2 = {CHANCE:.3f}) for "
+                       f"{self.chance[name]} iterations at iteration {self.iteration}: its "
+                       "adversarial term is not pulling; raise --d-lr-scale or --k-ds/--k-dt, "
+                       "use --d-norm sn, or a feature loss (--lambda-f)")
+                self.warnings.append(msg)
+                self._message(msg)
+                self.chance[name] = 0
+
+    # ----------------------------------------------------------------- validation, logs
+    @torch.no_grad()
+    def validate(self) -> float | None:
+        """Mean per-element L1 of G on held-out simulations (fixed tiles, no augmentation)."""
+        t = self.cfg.train
+        if not self.val_ids or t.val_batches < 1:
+            return None
+        plain = AugmentConfig(augment=False, min_density=self.cfg.augment.min_density)
+        sampler = TileSampler(self.data, self.val_ids, t.tile, t.context, plain,
+                              torch.Generator().manual_seed(t.seed + 7))
+        self.G.eval()
+        total = 0.0
+        for _ in range(t.val_batches):
+            lr, hr = sampler.sample(t.batch)
+            fake = self.G(lr[:, 1].to(self.device))
+            total += float(l1_loss(crop(fake, self.margin), crop(hr[:, 1].to(self.device),
+                                                                  self.margin)))
+        self.G.train()
+        return total / t.val_batches
+
+    def _message(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.message(text)
+
+    def _open_logs(self) -> None:
+        if self.rank != 0:
+            return
+        self._log_file = open(self.out / "log.jsonl", "a")  # noqa: SIM115 - closed by train()
+        mode = self.cfg.train.tensorboard
+        if mode == "off":
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            if mode == "on":
+                raise MissingDependencyError("--tensorboard on: install the `train` extra "
+                                             "(pip install 'billow[train]')") from e
+            return
+        self._writer = SummaryWriter(str(self.out / "tensorboard"))
+
+    def _log(self, scalars: dict) -> None:
+        if self._log_file is not None:
+            self._log_file.write(json.dumps({"iteration": self.iteration, **scalars}) + "\n")
+            self._log_file.flush()
+        if self._writer is not None:
+            for k, v in scalars.items():
+                self._writer.add_scalar(k, v, self.iteration)
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """Centre slices of one validation-style tile: input (nearest), G, reference."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        # its own fixed generator: samples never shift the training draws
+        ids = self.val_ids or self.train_ids
+        plain = AugmentConfig(augment=False, min_density=self.cfg.augment.min_density)
+        lr, hr = TileSampler(self.data, ids, self.cfg.train.tile, self.cfg.train.context, plain,
+                             torch.Generator().manual_seed(self.cfg.train.seed + 11)).sample(1)
+        self.G.eval()
+        fake = self.G(lr[:, 1].to(self.device)).float().cpu()
+        self.G.train()
+        up = torch.nn.functional.interpolate(lr[:, 1, :1], scale_factor=self.data.factor)
+        imgs = [up[0, 0], fake[0, 0], hr[0, 1, 0]]
+        if self.cfg.model.dim == 3:
+            imgs = [i[:, :, i.shape[2] // 2] for i in imgs]
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+        for ax, img, title in zip(axes, imgs, ("input", "generated", "reference")):
+            ax.imshow(img.T.numpy(), origin="lower", cmap="gray", vmin=0)  # y up
+            ax.set_title(title)
+            ax.axis("off")
+        path = self.out / "samples" / f"iter_{self.iteration:07d}.png"
+        path.parent.mkdir(exist_ok=True)
+        fig.savefig(path, dpi=80)
+        if self._writer is not None:
+            fig.canvas.draw()
+            self._writer.add_figure("samples", fig, self.iteration)
+        plt.close(fig)
+        return path
+
+    # ----------------------------------------------------------------- checkpoints
+    def state(self) -> dict:
+        return {"format": "billow-checkpoint/1", "iteration": self.iteration,
+                "wall_time": self.wall_time, "hardware": hardware(),
+                "config": self.cfg.to_dict(),
+                "train_ids": self.train_ids, "val_ids": self.val_ids,
+                "models": {k: m.state_dict() for k, m in self.nets.items()},
+                "optims": {k: o.state_dict() for k, o in self.optims.items()},
+                "scheds": {k: s.state_dict() for k, s in self.scheds.items()},
+                "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
+                "chance": dict(self.chance)}
+
+    def save(self, path: str | Path | None = None) -> Path:
+        path = Path(path) if path else self.out / CHECKPOINT
+        if self.rank == 0:
+            with atomic_path(path) as tmp:
+                torch.save(self.state(), tmp)
+        return path
+
+    def load(self, path: str | Path, weights_only_models: bool = False) -> None:
+        """Restore a checkpoint (safe loading: tensors and plain containers only).
+        `weights_only_models`: take only the networks (fine-tuning a base model)."""
+        ckpt = load_checkpoint(path)
+        for k, m in self.nets.items():
+            if k in ckpt["models"]:
+                m.load_state_dict(ckpt["models"][k])
+        if weights_only_models:
+            return
+        for k, o in self.optims.items():
+            o.load_state_dict(ckpt["optims"][k])
+        for k, s in self.scheds.items():
+            s.load_state_dict(ckpt["scheds"][k])
+        self.iteration = int(ckpt["iteration"])
+        self.wall_time = float(ckpt["wall_time"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        self.gen.set_state(ckpt["rng"]["sampler"])
+        if self.rank:  # the checkpoint holds rank 0's draws; other ranks must differ from it
+            self.gen.manual_seed(self.cfg.train.seed + 1000 * self.rank + self.iteration)
+        self.chance.update(ckpt.get("chance", {}))
+
+    # ----------------------------------------------------------------- the loop
+    def write_run_files(self) -> None:
+        if self.rank != 0:
+            return
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"{self.out}: cannot create run folder ({e.strerror})") from e
+        with atomic_path(self.out / "config.json") as tmp:
+            Path(tmp).write_text(self.cfg.to_json() + "\n")
+        split = {"data": self.data.describe(), "train": self.train_ids, "val": self.val_ids}
+        with atomic_path(self.out / "split.json") as tmp:
+            Path(tmp).write_text(json.dumps(split, indent=1) + "\n")
+
+    @contextlib.contextmanager
+    def _runtime(self):
+        """Thread count and deterministic kernels for the duration of training only (both
+        are process-wide torch settings)."""
+        threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+        warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        if self.cfg.train.threads > 0:
+            torch.set_num_threads(self.cfg.train.threads)
+        if self.device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(det, warn_only=warn)
+
+    def train(self, until: int | None = None) -> dict:
+        """Run to `until` (default: the configured iterations); checkpoints on the way."""
+        with self._runtime():
+            return self._train(until)
+
+    def _train(self, until: int | None) -> dict:
+        t = self.cfg.train
+        until = t.iterations if until is None else min(until, t.iterations)
+        self.write_run_files()
+        self._open_logs()
+        self._progress = None
+        last: dict = {}
+        intervals = max(1, -(-(until - self.iteration) // t.log_every))
+        with Progress(intervals, "train", self.progress_mode if self.rank == 0 else "none") as p:
+            self._progress = p
+            start = time.perf_counter()
+            t0_wall, first = self.wall_time, self.iteration
+            window: dict[str, list[float]] = {}
+            while self.iteration < until:
+                health = (self.iteration + 1) % t.log_every == 0 or self.iteration + 1 == until
+                last = self.step(health=health)
+                for k, v in last.items():
+                    window.setdefault(k, []).append(v)
+                self.wall_time = t0_wall + time.perf_counter() - start
+                it = self.iteration
+                if t.val_every and it % t.val_every == 0:
+                    v = self.validate()
+                    if v is not None:
+                        last["val_l1"] = v
+                if health:  # means over the interval since the last log line
+                    last = {**{k: sum(v) / len(v) for k, v in window.items()}, **{
+                        k: v for k, v in last.items() if k not in window}}
+                    window.clear()
+                    self._log(last)
+                    done = it / until
+                    rate = (time.perf_counter() - start) / max(1, it - first)  # s/iteration
+                    shown = {k: round(v, 4) for k, v in last.items()
+                             if k in ("g_total", "g_l1", "d_s", "d_t", "val_l1")}
+                    p.step("iteration", iteration=it, eta_s=round(rate * (until - it), 1),
+                           progress=round(done, 4), **shown)
+                if t.sample_every and it % t.sample_every == 0 and self.rank == 0:
+                    self.save_samples()
+                if it % t.checkpoint_every == 0 or it == until:
+                    self.save()
+        self._progress = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return last
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise InputError(f"{path}: no checkpoint (train a model with `billow train` first)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError,
+            AttributeError) as e:  # corrupt file, or objects that weights_only refuses
+        raise InputError(f"{path}: not a loadable billow checkpoint ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:120]})") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "billow-checkpoint/1":
+        raise InputError(f"{path}: not a billow checkpoint")
+    return ckpt

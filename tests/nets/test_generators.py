@@ -1,0 +1,125 @@
+"""Generators: App. A.1 faithfulness, shapes, alignment, and seam-free tiling with the halo."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from billow.nets import (
+    FastGenerator,
+    GeneratorConfig,
+    PaperGenerator,
+    SpatialDiscriminator,
+    TemporalDiscriminator,
+    build_generator,
+    vorticity,
+    voxel_shuffle,
+)
+
+
+def _weights(model) -> int:
+    """Convolution and fully connected weights + biases (App. A.2 counts no BN parameters)."""
+    return sum(p.numel() for n, p in model.named_parameters() if not n.split(".")[-2]
+               .startswith("bn") and "norms" not in n)
+
+
+@pytest.mark.parametrize("dim, vort, g_count, ds_count, dt_count", [
+    (2, True, 634214, 706017, 706529),   # App. A.2 2D standard model, in(16, 4) = rho, v, w
+    (3, False, 3148014, 2888161, 2890209),  # App. A.2 3D standard model, in(16, 4) = rho, v
+])
+def test_paper_weight_counts_match_appendix(dim, vort, g_count, ds_count, dt_count):
+    cfg = GeneratorConfig(generator="paper", dim=dim, use_vorticity=vort)
+    assert _weights(PaperGenerator(cfg)) == g_count
+    assert _weights(SpatialDiscriminator(dim, 64, norm="bn")) == ds_count
+    assert _weights(TemporalDiscriminator(dim, 64, norm="bn")) == dt_count
+
+
+@pytest.mark.parametrize("kind, dim", list(itertools.product(["fast", "paper"], [2, 3])))
+def test_shapes(kind, dim):
+    cfg = GeneratorConfig(generator=kind, dim=dim, width=8, blocks=1, mid_channels=4)
+    g = build_generator(cfg).eval()
+    size = (5, 6, 3)[:dim]
+    x = torch.rand(2, cfg.in_channels, *size)
+    with torch.no_grad():
+        y = g(x)
+    assert y.shape == (2, 1, *(4 * s for s in size))
+    assert (y >= 0).all()
+
+
+def test_fast_generator_starts_as_aligned_linear_upsampling():
+    """Zero-initialised residual: the output is the cell-centred linear interpolation, whose
+    mean over each 4^D block reproduces a linear ramp's cell value (no half-cell shift)."""
+    cfg = GeneratorConfig(dim=2, width=8, blocks=1)
+    g = FastGenerator(cfg).eval()
+    ramp = torch.arange(8.0).reshape(8, 1).expand(8, 6) + 1.0
+    x = torch.cat([ramp[None, None], torch.zeros(1, 2, 8, 6)], dim=1)
+    y = g(x)[0, 0]
+    blocks = y.reshape(8, 4, 6, 4).mean(dim=(1, 3))
+    assert torch.allclose(blocks[1:-1], ramp[1:-1], atol=1e-5)
+
+
+def test_voxel_shuffle_offsets():
+    x = torch.arange(8.0).reshape(1, 8, 1, 1, 1)
+    y = voxel_shuffle(x, 2)[0, 0]
+    for i, j, k in itertools.product(range(2), repeat=3):
+        assert y[i, j, k] == (i * 2 + j) * 2 + k
+
+
+def test_vorticity_axes():
+    n = 7
+    c = torch.arange(n, dtype=torch.float64) - 3
+    x, y = torch.meshgrid(c, c, indexing="ij")
+    v2 = torch.stack([-y, x])[None]  # rigid rotation, counter-clockwise in (x, y)
+    assert torch.allclose(vorticity(v2)[0, 0, 1:-1, 1:-1], torch.full((5, 5), 2.0,
+                                                                       dtype=torch.float64))
+    x, y, z = torch.meshgrid(c, c, c, indexing="ij")
+    inner = (slice(None),) + (slice(1, -1),) * 3
+    for axis, v in enumerate([torch.stack([0 * x, -z, y]),   # omega along x
+                              torch.stack([z, 0 * y, -x]),   # omega along y
+                              torch.stack([-y, x, 0 * z])]):  # omega along z
+        w = vorticity(v[None])[0][inner]
+        expect = torch.zeros_like(w)
+        expect[axis] = 2.0
+        assert torch.allclose(w, expect), axis
+
+
+def _tiled(g, x, tile: int, halo: int) -> torch.Tensor:
+    """Reference tiling: each tile with `halo` input cells of context, crop, paste."""
+    f = 4
+    dims = x.dim() - 2
+    out = torch.zeros(x.shape[0], 1, *(f * s for s in x.shape[2:]))
+    starts = [range(0, s, tile) for s in x.shape[2:]]
+    for corner in itertools.product(*starts):
+        src, dst, keep = [], [], []
+        for a, s in zip(corner, x.shape[2:]):
+            lo, hi = max(a - halo, 0), min(a + tile + halo, s)
+            src.append(slice(lo, hi))
+            dst.append(slice(f * a, f * min(a + tile, s)))
+            keep.append(slice(f * (a - lo), f * (a - lo) + f * (min(a + tile, s) - a)))
+        y = g(x[(slice(None), slice(None), *src)])
+        out[(slice(None), slice(None), *dst)] = y[(slice(None), slice(None), *keep)]
+    assert len(dst) == dims
+    return out
+
+
+@pytest.mark.parametrize("kind, dim, vort, blocks, size", [
+    ("fast", 2, True, 2, (40, 29)), ("fast", 3, False, 1, (15, 13, 12)),
+    ("paper", 2, False, 0, (19, 14))])
+def test_tiled_equals_whole_volume(kind, dim, vort, blocks, size):
+    torch.manual_seed(0)
+    cfg = GeneratorConfig(generator=kind, dim=dim, width=8, blocks=blocks, mid_channels=4,
+                          use_vorticity=vort)
+    g = build_generator(cfg)
+    # give the zero-initialised last layer and BN statistics some content
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    g.eval()
+    x = torch.rand(1, cfg.in_channels, *size)
+    with torch.no_grad():
+        whole = g(x)
+        tiled = _tiled(g, x, tile=6, halo=g.receptive_radius)
+        short = _tiled(g, x, tile=6, halo=g.receptive_radius - 2)
+    assert torch.allclose(tiled, whole, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(short, whole, atol=1e-5, rtol=1e-5)  # the halo is needed

@@ -1,0 +1,108 @@
+"""`billow train`, `billow finetune`, `billow export` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from billow.cli import main
+
+from tests.commands.cli_helpers import Result, assert_one_line_error, billow
+
+from .test_data import _broken
+
+
+@pytest.fixture
+def cli(capsys):
+    """The CLI in-process (a subprocess per call costs seconds of imports on 2 cores)."""
+
+    def run(*args) -> Result:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+TINY = ["--width", "8", "--blocks", "1", "--mid-channels", "4", "--batch", "2", "--tile", "4",
+        "--k-ds", "1", "--k-dt", "1", "--k-g", "1", "--log-every", "1", "--val-every", "0",
+        "--sample-every", "0", "--tensorboard", "off", "--progress", "json"]
+
+
+def test_dry_run_prints_the_resolved_config(tmp_path, data2d, cli):
+    r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--preset", "cpu-small",
+               "--lambda-f", "-0.01", "--temporal", "l2", "--dry-run")
+    assert r.code == 0, r.err
+    plan = json.loads(r.out)
+    assert plan["config"]["train"]["temporal"] == "l2"  # flag beats preset
+    assert plan["config"]["train"]["lambda_f"] == "-0.01"
+    assert plan["config"]["train"]["iterations"] == 2000  # from the preset
+    assert plan["config"]["model"]["dim"] == 2
+    assert not set(plan["split"]["train"]) & set(plan["split"]["val"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, data2d, cli):
+    r = billow("train", "--data", tmp_path / "nope", "--out", tmp_path / "run", "--dry-run")
+    assert_one_line_error(r, 2, "nope", "not found")  # the real executable, once
+    bad = _broken(tmp_path, data2d, lambda root, m: m.update(dim=3))
+    r = cli("train", "--data", bad, "--out", tmp_path / "run")
+    assert_one_line_error(r, 2, "sim_0000.npz", "shape")
+    r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--dim", "3", "--dry-run",
+               "--tile", "3")
+    assert_one_line_error(r, 2, "--tile")
+    r = cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
+    assert_one_line_error(r, 2, "checkpoint")
+
+
+def test_train_resume_export_finetune(tmp_path, data2d, cli):
+    run = tmp_path / "run"
+    r = cli("train", "--data", data2d, "--out", run, "--iterations", "2", *TINY)
+    assert r.code == 0, r.err
+    events = [json.loads(line) for line in r.out.splitlines() if line.startswith("{")]
+    assert events[0]["event"] == "start" and events[-1]["event"] == "end"
+    assert any("eta_s" in e for e in events)
+    r = cli("train", "--data", data2d, "--out", run, "--iterations", "2", *TINY)
+    assert_one_line_error(r, 2, "--resume")
+    r = cli("train", "--out", run, "--resume", "--iterations", "3", "--progress", "none")
+    assert r.code == 0, r.err
+    assert "iteration 3" in r.out
+    r = cli("train", "--out", run, "--resume", "--lr", "1")
+    assert_one_line_error(r, 2, "lr")
+    model = tmp_path / "models" / "tiny.onnx"
+    r = cli("export", run, "--out", model)
+    assert r.code == 0, r.err
+    assert json.loads(model.with_suffix(".json").read_text())["training"]["iterations"] == 3
+    r = cli("finetune", "--base", run, "--data", data2d, "--out", tmp_path / "ft",
+               "--rr", "0.01", "--iterations", "1", "--progress", "none")
+    assert r.code == 0, r.err
+    cfg = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert cfg["train"]["rr"] == "local" and cfg["train"]["rr_lambda"] == 0.01
+    r = cli("finetune", "--base", run, "--data", data2d, "--out", tmp_path / "ft2",
+            "--width", "16")
+    assert_one_line_error(r, 2, "--width")
+    r = cli("finetune", "--base", model, "--data", data2d, "--out", tmp_path / "ft3",
+            "--iterations", "1", "--progress", "none")  # from an exported model
+    assert r.code == 0, r.err
+    r = cli("train", "--data", data2d, "--out", tmp_path / "x", "--preset", "fast-3d",
+            "--dry-run")
+    assert_one_line_error(r, 2, "2D", "--dim")
+
+
+@pytest.mark.slow
+def test_torchrun_data_parallel_on_cpu(tmp_path, data2d):
+    """DDP (gloo on CPU; NCCL on CUDA): two processes train one model, rank 0 writes."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "ddp"
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "billow",
+         "train", "--data", str(data2d), "--out", str(run), "--iterations", "2",
+         "--device", "cpu", "--threads", "1", *TINY[:-2], "--progress", "none"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("iteration 2") == 1  # one report, from rank 0
+    assert (run / "checkpoint.pt").is_file()

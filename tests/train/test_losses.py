@@ -1,0 +1,96 @@
+"""Loss terms on hand-made inputs (Eq. 3.1-3.8)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from billow.nets import TemporalDiscriminator
+from billow.ops import advect
+from billow.train.losses import (
+    CHANCE,
+    TEMPORAL_MODES,
+    discriminator_loss,
+    feature_loss,
+    generator_adversarial,
+    l1_loss,
+    paper_lambda_f,
+    temporal_mode,
+)
+
+
+def test_adversarial_losses():
+    zero = torch.zeros(4)
+    assert math.isclose(float(discriminator_loss(zero, zero)), 2 * math.log(2), rel_tol=1e-6)
+    assert math.isclose(CHANCE, 2 * math.log(2))
+    sure = torch.full((4,), 20.0)
+    assert float(discriminator_loss(sure, -sure)) < 1e-6  # perfect D
+    assert float(discriminator_loss(-sure, sure)) > 30  # fooled D
+    assert math.isclose(float(generator_adversarial(zero)), math.log(2), rel_tol=1e-6)
+    assert float(generator_adversarial(sure)) < 1e-6  # non-saturating: -log D(G(x))
+
+
+def test_l1():
+    a = torch.zeros(2, 1, 4, 4)
+    b = torch.full((2, 1, 4, 4), 0.5)
+    b[0, 0, 0, 0] = 2.5
+    assert math.isclose(float(l1_loss(a, b)), (0.5 * 31 + 2.5) / 32)
+
+
+def test_feature_loss_is_per_element_and_signed():
+    """The same per-element feature difference gives the same loss for any batch, tile size
+    or layer width; negative weights flip the sign (Sec. 3.2.4)."""
+    vals = []
+    for n, side, c in [(1, 8, 32), (4, 16, 64), (2, 4, 256)]:
+        real = [torch.randn(n, c, side, side)]
+        fake = [real[0] + 0.3]
+        vals.append(float(feature_loss(fake, real, [1.0])))
+    assert all(math.isclose(v, 0.09, rel_tol=1e-5) for v in vals)
+    real = [torch.zeros(2, 4, 4, 4)] * 2
+    fake = [torch.ones(2, 4, 4, 4), torch.full((2, 4, 4, 4), 2.0)]
+    assert math.isclose(float(feature_loss(fake, real, [-0.1, 0.5])), -0.1 + 0.5 * 4, rel_tol=1e-6)
+    # gradients never reach the real features
+    r = torch.zeros(1, 2, 3, 3, requires_grad=True)
+    f = torch.ones(1, 2, 3, 3, requires_grad=True)
+    feature_loss([f], [r], [1.0]).backward()
+    assert r.grad is None and f.grad is not None
+    assert math.isclose(paper_lambda_f(-1e-5, 32 * 32 * 32), -0.16384)
+
+
+def _sequence(shift_cells: float):
+    """Three frames of a field moving with a constant low-res velocity (context 1)."""
+    torch.manual_seed(0)
+    y0 = torch.rand(1, 1, 32, 32)
+    v_lr = torch.zeros(1, 2, 8, 8)
+    v_lr[:, 0] = shift_cells
+    v_hr = torch.zeros(1, 2, 32, 32)
+    v_hr[:, 0] = 4 * shift_cells
+    y1 = advect(y0, v_hr)
+    y2 = advect(y1, v_hr)
+    lr = torch.cat([torch.zeros(1, 1, 8, 8), v_lr], 1)
+    return [y0, y1, y2], [lr, lr, lr]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPORAL_MODES))
+def test_temporal_modes_share_one_signature(name):
+    frames, lr = _sequence(0.25)
+    mode = temporal_mode(name, factor=4, context=1)
+    dt = TemporalDiscriminator(2, 24) if mode.has_discriminator else None
+    g = mode.generator_loss(frames, frames, lr, dt)
+    assert g.dim() == 0 and torch.isfinite(g)
+    d = mode.discriminator_loss(frames, frames, lr, dt)
+    assert (d is None) == (not mode.has_discriminator)
+
+
+def test_l2_temporal_vanishes_for_advected_frames():
+    frames, lr = _sequence(0.25)
+    mode = temporal_mode("l2", factor=4, context=1)
+    aligned = float(mode.generator_loss(frames, frames, lr, None))
+    _, still = _sequence(0.0)
+    misaligned = float(mode.generator_loss(frames, frames, still, None))  # wrong velocity
+    assert aligned < 1e-3 * misaligned
+    # dt aligns with advection, dt-noadv does not (Eq. 3.5 vs 3.6)
+    adv = temporal_mode("dt", factor=4, context=1).align(frames, lr)
+    plain = temporal_mode("dt-noadv", factor=4, context=1).align(frames, lr)
+    assert (adv[:, 0] - adv[:, 1]).abs().mean() < 0.05 * (plain[:, 0] - plain[:, 1]).abs().mean()

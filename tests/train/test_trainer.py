@@ -1,0 +1,137 @@
+"""The training loop: loss goes down, resume is exact, all optimisers decay, health logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from billow.nets import crop
+from billow.train import Trainer, resolve
+from billow.train.losses import CHANCE, l1_loss
+
+
+def tiny(**kw):
+    base = {"generator": "fast", "dim": 2, "width": 8, "blocks": 1, "mid_channels": 4,
+            "iterations": 6, "batch": 2, "tile": 4, "context": 2, "k_ds": 1, "k_dt": 1,
+            "k_g": 1, "log_every": 2, "val_every": 3, "val_batches": 1, "sample_every": 0,
+            "checkpoint_every": 100, "tensorboard": "off", "lambda_f": "-0.05"}
+    base.update(kw)
+    return resolve(None, **base)
+
+
+def test_training_reduces_l1_on_a_fixed_batch(tmp_path, data2d):
+    tr = Trainer(tiny(lr=2e-3, iterations=12, temporal="l2", lambda_dt=0.1), tmp_path / "r",
+                 data_path=data2d)
+    fixed = tr.sampler.sample(4)
+
+    def l1():
+        with torch.no_grad():
+            return float(l1_loss(crop(tr.G(fixed[0][:, 1]), 8), crop(fixed[1][:, 1], 8)))
+
+    before = l1()
+    tr.sampler.sample = lambda n: fixed  # train on the fixed batch
+    for _ in range(12):
+        tr.step()
+    assert l1() < 0.95 * before
+
+
+@pytest.mark.parametrize("temporal, rr", [("dt", "off"), ("dt-noadv", "local"),
+                                          ("none", "full")])
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, data2d, temporal, rr):
+    cfg = tiny(iterations=4, temporal=temporal, rr=rr, val_every=0, d_norm="sn")
+    a = Trainer(cfg, tmp_path / "a", data_path=data2d)
+    a.train()
+    b = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    b.train(until=2)
+    c = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    c.load(tmp_path / "b")
+    assert c.iteration == 2
+    c.train()
+    for name in a.nets:
+        sa, sc = a.nets[name].state_dict(), c.nets[name].state_dict()
+        for k in sa:
+            assert torch.equal(sa[k], sc[k]), (name, k)
+
+
+def test_learning_rate_decays_on_every_optimiser(tmp_path, data2d):
+    tr = Trainer(tiny(iterations=4, val_every=0, d_lr_scale=2.0), tmp_path / "r",
+                 data_path=data2d)
+    tr.train()
+    lrs = {k: o.param_groups[0]["lr"] for k, o in tr.optims.items()}
+    assert set(lrs) == {"G", "D_s", "D_t"}
+    base = {"G": 2e-4, "D_s": 4e-4, "D_t": 4e-4}
+    for k, lr in lrs.items():  # 4 iterations: second half decays linearly towards 1/20
+        assert lr < base[k] * 0.6, k
+        assert lr / base[k] == pytest.approx(lrs["G"] / base["G"])
+
+
+def test_run_folder_logs_and_health(tmp_path, data2d):
+    out = tmp_path / "r"
+    tr = Trainer(tiny(iterations=4, val_every=2, sample_every=4), out, data_path=data2d)
+    tr.train()
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["iterations"] == 4 and saved["model"]["generator"] == "fast"
+    split = json.loads((out / "split.json").read_text())
+    assert not set(split["train"]) & set(split["val"])
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [2, 4]
+    for key in ("d_s_acc_real", "d_s_acc_fake", "d_t_acc_real", "d_t_acc_fake", "grad_g_ds",
+                "grad_g_l1", "grad_g_t", "grad_g_feat", "val_l1", "lr_G", "lr_D"):
+        assert key in rows[-1], key
+    assert (out / "checkpoint.pt").is_file()
+    assert list((out / "samples").glob("*.png"))
+
+
+def test_warns_when_a_discriminator_sits_at_chance(tmp_path, data2d):
+    tr = Trainer(tiny(chance_window=3), tmp_path / "r", data_path=data2d)
+    for _ in range(3):
+        tr._watch_chance({"d_s": CHANCE + 0.01, "d_t": 0.5})
+    assert len(tr.warnings) == 1 and "D_s" in tr.warnings[0] and "chance" in tr.warnings[0]
+
+
+def test_3d_training_step(tmp_path, data3d):
+    cfg = tiny(dim=3, iterations=1, tile=2, context=1, batch=1, val_every=0, rr="local",
+               advection="maccormack")
+    tr = Trainer(cfg, tmp_path / "r", data_path=data3d)
+    out = tr.train()
+    assert out["advect_overflow"] == 0.0 and "d_t" in out
+
+
+def test_checkpoints_load_safely(tmp_path, data2d):
+    tr = Trainer(tiny(iterations=1, val_every=0), tmp_path / "r", data_path=data2d)
+    tr.train()
+    ckpt = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    assert ckpt["iteration"] == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (bf16 autocast)")
+def test_cuda_mixed_precision_step(tmp_path, data2d):
+    tr = Trainer(tiny(iterations=2, val_every=0, device="cuda", amp=True), tmp_path / "r",
+                 data_path=data2d)
+    out = tr.train()
+    assert tr.amp and all(torch.isfinite(torch.tensor(v)) for v in out.values())
+
+
+def test_tensorboard_logging(tmp_path, data2d):
+    pytest.importorskip("tensorboard", reason="TensorBoard is the optional `train` extra")
+    out = tmp_path / "r"
+    Trainer(tiny(iterations=2, val_every=0, sample_every=2, tensorboard="on"), out,
+            data_path=data2d).train()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_checkpoint_with_code_is_refused(tmp_path):
+    from billow.errors import InputError
+    from billow.train import load_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": "billow-checkpoint/1", "x": _Payload()}, path)
+    with pytest.raises(InputError, match="not a loadable"):
+        load_checkpoint(path)
