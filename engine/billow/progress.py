@@ -38,6 +38,10 @@ class Progress:
         elapsed = round(time.perf_counter() - self.start, 3)
         self._emit(event, done=self.done, total=self.total, elapsed=elapsed, **fields)
         if self._bar is not None:
+            # short numeric fields (losses, timings) ride along on the bar
+            shown = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in fields.items()
+                     if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            self._bar.set_postfix(shown, refresh=False)
             self._bar.update(1)
         elif self.mode == "log":
             detail = " ".join(f"{k}={v}" for k, v in fields.items())
