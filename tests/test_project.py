@@ -50,3 +50,22 @@ def test_version_is_defined_once():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'version = { attr = "billow._version.__version__" }' in pyproject
     assert re.fullmatch(r"\d+\.\d+\.\d+", billow.__version__)
+
+
+def test_cli_summaries_match_the_commands_and_start_up_is_light():
+    import argparse
+    import subprocess
+    import sys
+
+    from billow.cli import COMMANDS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in sub._choices_actions}
+    assert helps == COMMANDS
+    # `billow --version` (what the DCC add-ons call) must not import torch
+    code = ("import sys; from billow.cli import main\n"
+            "try: main(['--version'])\nexcept SystemExit: pass\n"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

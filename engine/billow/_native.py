@@ -31,3 +31,46 @@ def native_available() -> bool:
     except MissingDependencyError:
         return False
     return True
+
+
+# CUDA kernels (cpp_kernels/*.cu) are compiled on first use, so that a CPU-only install never
+# needs a CUDA toolkit. They need the repository's cpp_kernels/ folder (an editable install).
+_CUDA_SOURCES = ("cuda_module.cu", "sim_advect.cu", "sim_pressure.cu", "sim_forces.cu")
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_kernels() -> ModuleType:
+    """The CUDA module, built with torch.utils.cpp_extension on first call; raises a
+    MissingDependencyError that says what is missing (a CUDA torch, a GPU, nvcc, sources)."""
+    from pathlib import Path
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise MissingDependencyError("billow's CUDA kernels need a CUDA build of torch and a GPU "
+                                     f"(torch {torch.__version__}, no CUDA device visible)")
+    from torch.utils import cpp_extension
+
+    if cpp_extension.CUDA_HOME is None:
+        raise MissingDependencyError("billow's CUDA kernels need the CUDA toolkit (nvcc); set "
+                                     "CUDA_HOME or install it, or use the CPU kernels")
+    root = Path(__file__).resolve().parents[2] / "cpp_kernels"
+    sources = [root / s for s in _CUDA_SOURCES]
+    missing = [str(s) for s in sources if not s.exists()]
+    if missing:
+        raise MissingDependencyError(f"CUDA kernel sources not found ({', '.join(missing)}); "
+                                     "install billow editable from its repository")
+    try:
+        return cpp_extension.load(name="billow_cuda_kernels", sources=[str(s) for s in sources],
+                                  extra_cuda_cflags=["-O3"], verbose=False)
+    except (RuntimeError, OSError) as e:
+        raise MissingDependencyError(f"building billow's CUDA kernels failed: {e}") from e
+
+
+def cuda_enabled() -> bool:
+    """True when the CUDA kernels are (or can be) built and a GPU is present."""
+    try:
+        cuda_kernels()
+    except MissingDependencyError:
+        return False
+    return True

@@ -1,6 +1,11 @@
 """The `billow` command. Each subcommand lives in `billow.commands.<name>` and provides
 `add_parser(subparsers)` and `run(args) -> int`.
 
+Only the chosen subcommand's module is imported (some pull in torch, seconds of start-up), so
+`billow --version` and `billow --help` answer at once; DCC add-ons call them to check the
+engine. `COMMANDS` holds each command's one-line summary for `billow --help`; a test keeps
+it equal to the module's own.
+
 Expected failures (`BillowError`) print one line and exit with their code (2 bad input,
 3 unwritable output); anything else is a bug and keeps its traceback (exit 1).
 """
@@ -14,7 +19,19 @@ import sys
 from ._version import __version__
 from .errors import EXIT_INTERRUPTED, BillowError
 
-COMMANDS = ("info", "convert", "upres")
+COMMANDS = {
+    "demo": "simulate, upres and show a smoke plume (a first run)",
+    "upres": "upres a smoke cache with the neural model (the main job)",
+    "info": "list the grids of a VDB file or sequence",
+    "convert": "rename grids, merge/split vectors, convert units and up axis",
+    "sim": "simulate smoke (plume, jet, obstacle) into a VDB sequence",
+    "dataset": "generate paired high-/low-res smoke simulations for training",
+    "eval": "measure an upres (and baselines) against input and reference; HTML report",
+    "baseline": "upres with nearest / trilinear / tricubic / wavelet turbulence",
+    "train": "train a tempoGAN upres model",
+    "finetune": "fine-tune a trained model on new simulations",
+    "export": "export a trained generator to ONNX with its model card",
+}
 
 
 def version_text() -> str:
@@ -37,19 +54,25 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only`, one whose other subcommands are summary stubs."""
     parser = argparse.ArgumentParser(
         prog="billow", description="Neural smoke upres for VFX: temporally coherent 4x "
         "super-resolution of VDB smoke caches.")
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"billow.commands.{name}").add_parser(sub)
+    for name, summary in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"billow.commands.{name}").add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if not a.startswith("-")), "")
+    args = build_parser(only=chosen if chosen in COMMANDS else "").parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except BillowError as e:
