@@ -37,6 +37,7 @@ class ModelCard:
     output_scale: float = 1.0
     up_axis: str = "y"
     bytes_per_output_voxel: float = 256.0  # working memory estimate for --max-memory
+    status: str = "release"  # "preview": works end to end but is not yet good; says so on use
     path: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -78,6 +79,7 @@ def load_card(model_path: str | Path) -> ModelCard:
             output_scale=float(raw.get("output_scale", 1.0)),
             up_axis=str(raw.get("up_axis", "y")),
             bytes_per_output_voxel=float(raw.get("bytes_per_output_voxel", 256.0)),
+            status=str(raw.get("status", "release")),
             path=model_path, extra=raw,
         )
     except (KeyError, TypeError, ValueError) as e:

@@ -58,6 +58,9 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     written = 0
     with Progress(len(jobs), "upres", progress_mode) as progress, \
             ThreadPoolExecutor(max_workers=1) as pool:
+        if card.status != "release":
+            progress.message(f"note: model {card.name} is a {card.status} model: "
+                             f"{card.extra.get('status_note', 'see its card')}")
         pending = pool.submit(read, jobs[0][1]) if jobs else None
         for k, (frame_no, src, dst) in enumerate(jobs):
             start = time.perf_counter()
