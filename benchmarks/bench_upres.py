@@ -76,8 +76,8 @@ def main() -> int:
         whole = replace(frame, density=frame.density.with_data(d, offset=(0, 0, 0)),
                         velocity=frame.velocity.with_data(v / 0.01 / 24, offset=(0, 0, 0)))
         occupancy = (d > 0).mean()
-        dense_s, _ = timed_upres(whole, backend, card, tile=32, sparse=False)
-        sparse_s, vox = timed_upres(frame, backend, card, tile=32, sparse=True)
+        dense_s, _ = timed_upres(whole, backend, card, tile=48, sparse=False)
+        sparse_s, vox = timed_upres(frame, backend, card, tile=48, sparse=True)
         out_voxels = d.size * card.scale**3
         print(f"dense vs sparse, domain {d.shape} -> x{card.scale}, smoke in {occupancy:.0%} of "
               f"the domain (active bounding box {frame.density.shape}):")
@@ -87,7 +87,7 @@ def main() -> int:
             shape = (256, 180, 180)
             frame = read_smoke_frame(write_plume(Path(tmp) / "big.vdb", shape), ReadOptions())
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-            secs, vox = timed_upres(frame, backend, card, tile=32)
+            secs, vox = timed_upres(frame, backend, card, tile=48)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
             print(f"big frame {shape} -> {tuple(card.scale * s for s in shape)}: {secs:.0f} s, "
                   f"{vox / 1e6:.0f} M active output voxels, peak resident memory {peak:.2f} GB "
