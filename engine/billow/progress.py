@@ -55,6 +55,15 @@ class Progress:
         elif self.mode != "none":
             print(text, file=sys.stderr, flush=True)
 
+    def warn(self, text: str) -> None:
+        """Like `message`, but shown in every mode: `none` hides progress, not warnings."""
+        if self.mode == "json":
+            self._emit("warning", text=text)
+        elif self._bar is not None:
+            self._bar.write(f"warning: {text}", file=sys.stderr)
+        else:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

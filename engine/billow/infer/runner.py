@@ -59,8 +59,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     with Progress(len(jobs), "upres", progress_mode) as progress, \
             ThreadPoolExecutor(max_workers=1) as pool:
         if card.status != "release":
-            progress.message(f"note: model {card.name} is a {card.status} model: "
-                             f"{card.extra.get('status_note', 'see its card')}")
+            progress.warn(f"model {card.name} is a {card.status} model: "
+                          f"{card.extra.get('status_note', 'see its card')}")
         pending = pool.submit(read, jobs[0][1]) if jobs else None
         for k, (frame_no, src, dst) in enumerate(jobs):
             start = time.perf_counter()
@@ -86,8 +86,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                                               "tiles; lower --batch or free memory") from e
                         raise
                     tile = max(MIN_TILE, tile // 2)
-                    progress.message(f"frame {frame_no}: out of memory, retrying with "
-                                     f"--tile {tile}")
+                    progress.warn(f"frame {frame_no}: out of memory, retrying with "
+                                  f"--tile {tile}")
             if frame.density.data.size == 0:
                 progress.message(f"frame {frame_no}: no active density; written as empty")
             write_vdb(dst, grids, metadata=settings)
