@@ -37,7 +37,7 @@ def plume(shape, seed=0):
     # a rising column in the middle of its domain, as plume caches usually are
     r = np.sqrt(idx[..., 0] ** 2 + idx[..., 2] ** 2)
     column = np.clip(1.0 - r / 0.58, 0, 1) * (idx[..., 1] < 0.9)
-    noise = rng.random(tuple(max(n // 8, 2) for n in shape))
+    noise = rng.random(tuple(max(-(-n // 8), 2) for n in shape))
     noise = np.kron(noise, np.ones((8, 8, 8)))[tuple(slice(0, n) for n in shape)]
     density = (column * (0.5 + 0.5 * noise)).astype(np.float32)
     velocity = np.zeros(shape + (3,), np.float32)
