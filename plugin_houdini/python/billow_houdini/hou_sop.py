@@ -102,18 +102,24 @@ def _plan_frame(values: dict, variables: dict, sop, frame: int):
     return build_argv(settings, _executable(values)), frame_path(settings.output, frame), temp
 
 
+def _node_settings(node):
+    """The node's parameters, scene variables, input mode and resolved settings. Only the
+    output side is final: an upstream input is planned when the engine must run."""
+    values = read_parms(node)
+    variables = scene_variables(node)
+    upstream = values.get("source", "input") == "input"
+    settings = settings_from_parms(values, variables, variables.get("HIP"),
+                                   input_pattern="<upstream>" if upstream else None)
+    return values, variables, upstream, settings
+
+
 def cook(node, sop) -> None:
     """The Python SOP inside the asset: upres the current frame (or load it from disk)."""
     geo = sop.geometry()
     frame = int(round(hou.frame()))
     temp = None
     try:
-        values = read_parms(node)
-        variables = scene_variables(node)
-        upstream = values.get("source", "input") == "input"
-        # only the output path matters here; the input is planned when the engine must run
-        settings = settings_from_parms(values, variables, variables.get("HIP"),
-                                       input_pattern="<upstream>" if upstream else None)
+        values, variables, _, settings = _node_settings(node)
         out = frame_path(settings.output, frame)
         signature = settings_signature(settings)
         made_with = node.userData(SIGNATURE_KEY)
@@ -135,11 +141,7 @@ def render_range(node) -> None:
     """The "Render Range to Disk" button: the whole range, resumable, Esc cancels."""
     temp = None
     try:
-        values = read_parms(node)
-        variables = scene_variables(node)
-        upstream = values.get("source", "input") == "input"
-        settings = settings_from_parms(values, variables, variables.get("HIP"),
-                                       input_pattern="<upstream>" if upstream else None)
+        values, variables, upstream, settings = _node_settings(node)
         stale = node.userData(SIGNATURE_KEY) not in (None, settings_signature(settings))
         skip = bool(values.get("skipexisting", 1)) and not stale  # stale frames are redone
         frames = frames_to_render(range_spec(values["f1"], values["f2"], values["f3"]),
