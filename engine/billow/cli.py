@@ -31,6 +31,7 @@ COMMANDS = {
     "train": "train a tempoGAN upres model",
     "finetune": "fine-tune a trained model on new simulations",
     "export": "export a trained generator to ONNX with its model card",
+    "uv": "temporally coherent UVs for re-texturing (temporalUV)",
 }
 
 
