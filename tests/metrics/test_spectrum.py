@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from billow.metrics import band_energy_fraction, detail_log_ratio, log_ratio, radial_spectrum
+from billow.metrics import (band_energy_fraction, detail_log_ratio, log_ratio, radial_spectrum,
+                            spectrum_error)
 
 from .conftest import gaussian_blob
 
@@ -39,3 +40,18 @@ def test_detail_ratio_of_smooth_and_detailed_fields():
     assert detail_log_ratio(s_smooth, s_det, 4) < -2.0  # far less fine detail
     assert band_energy_fraction(s_smooth, 4) < 0.01 * band_energy_fraction(s_det, 4)
     assert np.allclose(log_ratio(s_det, s_det), 0.0)
+
+
+def test_spectrum_error_counts_too_much_and_too_little_detail():
+    shape = (48, 48)
+    g = torch.Generator().manual_seed(3)
+    smooth = gaussian_blob(shape, (24, 20), 6.0)
+    ref = smooth + 0.05 * torch.randn(shape, generator=g)
+    s_ref = radial_spectrum(ref)
+    too_little, quieter = radial_spectrum(smooth), radial_spectrum(smooth + 0.5 * (ref - smooth))
+    assert spectrum_error(s_ref, s_ref, 4) == 0.0
+    # Twice the noise amplitude is 4x the power everywhere above Nyquist: log10(4) each band.
+    louder = radial_spectrum(smooth + 2.0 * (ref - smooth))
+    assert spectrum_error(louder, s_ref, 4) == pytest.approx(np.log10(4.0), abs=0.05)
+    assert spectrum_error(quieter, s_ref, 4) == pytest.approx(np.log10(4.0), abs=0.05)
+    assert spectrum_error(too_little, s_ref, 4) > 2.0

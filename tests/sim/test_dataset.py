@@ -89,3 +89,23 @@ def test_dataset_files_resume_and_load(tmp_path):
     with pytest.raises(InputError, match="other settings"):
         generate(DatasetConfig(sims=2, res=32, factor=4, frames=3, dim=2, seed=5), out,
                  progress="none")
+
+
+def test_scene_families(tmp_path):
+    from billow.sim.scenes import random_scene
+
+    assert random_scene(11, 2).to_dict() == random_scene(11, 2, "random").to_dict()
+    for seed in range(5):
+        assert random_scene(seed, 3, "obstacle").obstacles
+        jet = random_scene(seed, 3, "jet")
+        assert len(jet.velocity_sources) == len(jet.density_sources)
+        assert all(abs(v.velocity[0]) >= 0.5 for v in jet.velocity_sources)
+    with pytest.raises(InputError, match="scene family"):
+        random_scene(0, 2, "fire")
+    out = tmp_path / "obst"
+    generate(DatasetConfig(sims=1, res=16, factor=4, frames=2, dim=2, scenes="obstacle"), out,
+             progress="none")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenes"] == "obstacle" and manifest["sims"][0]["scene"]["obstacles"]
+    with pytest.raises(InputError, match="scenes"):  # same folder, other family: refused
+        generate(DatasetConfig(sims=1, res=16, factor=4, frames=2, dim=2), out, progress="none")

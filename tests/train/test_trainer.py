@@ -135,3 +135,13 @@ def test_checkpoint_with_code_is_refused(tmp_path):
     torch.save({"format": "billow-checkpoint/1", "x": _Payload()}, path)
     with pytest.raises(InputError, match="not a loadable"):
         load_checkpoint(path)
+
+
+def test_time_limit_stops_early_with_a_checkpoint(tmp_path, data2d):
+    from billow.train.trainer import load_checkpoint
+
+    tr = Trainer(tiny(iterations=50, val_every=0, time_limit=1e-6), tmp_path / "r",
+                 data_path=data2d)
+    tr.train()
+    assert tr.iteration == 1  # the first iteration already exceeds 60 microseconds
+    assert load_checkpoint(tmp_path / "r")["iteration"] == 1

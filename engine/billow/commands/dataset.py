@@ -29,6 +29,10 @@ def add_parser(sub) -> None:
     p.add_argument("--frames", type=int, default=120, help="frames per simulation (default: 120)")
     p.add_argument("--dim", type=int, choices=(2, 3), default=3, help="2D or 3D (default: 3)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the scenes (default: 0)")
+    p.add_argument("--scenes", choices=("random", "obstacle", "jet"), default="random",
+                   help="scene family: random inflows and velocity sources (the training "
+                   "default), or the same with solid obstacles, or with strong sideways jets "
+                   "(for fine-tuning experiments) (default: random)")
     p.add_argument("--fps", type=float, default=24.0,
                    help="frames per second of the scenes' timing (default: 24)")
     p.add_argument("--lr-sim", action="store_true",
@@ -55,10 +59,10 @@ def run(args) -> int:
     validate_configs(solver, pressure)
     cfg = DatasetConfig(sims=args.sims, res=args.res, factor=args.factor, frames=args.frames,
                         dim=args.dim, seed=args.seed, lr_sim=args.lr_sim, vdb=args.vdb,
-                        fps=args.fps, solver=solver, pressure=pressure)
+                        fps=args.fps, scenes=args.scenes, solver=solver, pressure=pressure)
     cfg.validate()
     if args.dry_run:
-        first = random_scene(sim_seed(cfg.seed, 0), cfg.dim).to_dict()
+        first = random_scene(sim_seed(cfg.seed, 0), cfg.dim, cfg.scenes).to_dict()
         print(json.dumps({**manifest_header(cfg), "sims": f"{cfg.sims} planned",
                           "first_scene": first, "out": args.out}, indent=1))
         return 0

@@ -10,7 +10,7 @@ from ..config import add_arguments
 from ..errors import InputError
 from .common import add_progress_argument
 
-RESUMABLE = {"iterations", "log_every", "val_every", "val_batches", "sample_every",
+RESUMABLE = {"iterations", "time_limit", "log_every", "val_every", "val_batches", "sample_every",
              "checkpoint_every", "chance_window", "device", "threads", "amp", "tensorboard"}
 
 

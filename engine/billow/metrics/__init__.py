@@ -4,7 +4,7 @@ Per frame (numpy or torch, `[x, y]` or `[x, y, z]`):
 - reference fidelity: `l1`, `psnr`;
 - input fidelity: `input_fidelity` (training-filter downsample vs input, relative L1),
   `mass_ratio`;
-- detail: `radial_spectrum`, `log_ratio`, `detail_log_ratio` (above the input's Nyquist);
+- detail: `radial_spectrum`, `log_ratio`, `detail_log_ratio`, `spectrum_error` (above the input's Nyquist);
 - temporal coherence: `advected_residual`, `flicker`, `detail_residual`, `time_derivative`;
 - 2D images: `psnr_image`, `ssim`, `tof`, `tdiff`, `tlp` (with `load_lpips`);
 - pictures: `slice_image`, `projection`, `signed_rgb`, `render`.
@@ -14,12 +14,13 @@ Whole sequences: `billow eval` (see `evaluate` and `report`).
 from .fields import input_fidelity, l1, mass_ratio, psnr, relative_l1
 from .image import load_lpips, optical_flow, psnr_image, ssim, tdiff, tlp, tof
 from .render import projection, render, signed_rgb, slice_image
-from .spectrum import Spectrum, band_energy_fraction, detail_log_ratio, log_ratio, radial_spectrum
+from .spectrum import (Spectrum, band_energy_fraction, detail_log_ratio, log_ratio, radial_spectrum,
+                       spectrum_error)
 from .temporal import (advect_frame, advected_residual, detail_residual, flicker, high_pass,
                        time_derivative)
 
 __all__ = [
-    "Spectrum", "advect_frame", "advected_residual", "band_energy_fraction", "detail_log_ratio",
+    "Spectrum", "advect_frame", "advected_residual", "band_energy_fraction", "detail_log_ratio", "spectrum_error",
     "detail_residual",
     "flicker", "high_pass", "input_fidelity", "l1", "load_lpips", "log_ratio", "mass_ratio",
     "optical_flow", "projection", "psnr", "psnr_image", "radial_spectrum", "relative_l1",

@@ -23,12 +23,13 @@ from . import image as im
 from .fields import input_fidelity, l1, mass_ratio, psnr
 from .render import projection, render, slice_image
 from .sequences import Layout, VdbSequence, read_density, read_density_velocity
-from .spectrum import Spectrum, band_energy_fraction, detail_log_ratio, radial_spectrum
+from .spectrum import (Spectrum, band_energy_fraction, detail_log_ratio, radial_spectrum,
+                       spectrum_error)
 from .temporal import coherence, high_pass
 
 REFERENCE = "reference"
 # every summary carries these keys (nan where not available, e.g. without a reference)
-SUMMARY_KEYS = ("l1", "psnr", "input_rel_l1", "mass_ratio", "detail_log_ratio",
+SUMMARY_KEYS = ("l1", "psnr", "input_rel_l1", "mass_ratio", "spectrum_error", "detail_log_ratio",
                 "detail_fraction", "residual", "residual_ratio", "flicker", "flicker_ratio",
                 "detail_residual", "image_psnr", "ssim", "tof", "tdiff", "tlp",
                 "seconds_per_frame")
@@ -216,6 +217,7 @@ def evaluate(inputs: VdbSequence, output: VdbSequence | None, reference: VdbSequ
         ref_r = results[ref_name]
         for name, r in results.items():
             r.summary["detail_log_ratio"] = detail_log_ratio(r.spectrum, ref_r.spectrum, f)
+            r.summary["spectrum_error"] = spectrum_error(r.spectrum, ref_r.spectrum, f)
             for key in ("residual", "flicker"):
                 num, den = r.summary.get(key, math.nan), ref_r.summary.get(key, math.nan)
                 r.summary[key + "_ratio"] = num / den if den and math.isfinite(den) else math.nan

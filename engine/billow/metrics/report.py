@@ -25,6 +25,9 @@ COLUMNS = [
     ("input_rel_l1", "input rel. L1", "{:.4f}",
      "|D(y) - x|_1 / |x|_1, D = the training data's downsampling filter"),
     ("mass_ratio", "mass ratio", "{:.4f}", "sum(y) / (f^3 sum(x)); 1 = mass kept"),
+    ("spectrum_error", "spectrum error", "{:.3f}",
+     "mean |log10(P_y / P_ref)| over spectrum bands above the input's Nyquist; 0 = the "
+     "reference's fine-detail spectrum"),
     ("detail_log_ratio", "detail log10", "{:+.3f}",
      "mean log10(P_y / P_ref) over spectrum bands above the input's Nyquist; 0 = as detailed "
      "as the reference"),

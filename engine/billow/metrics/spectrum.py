@@ -106,6 +106,14 @@ def detail_log_ratio(output: Spectrum, reference: Spectrum, factor: int) -> floa
     return float(np.mean(log_ratio(output, reference)[band])) if band.any() else math.nan
 
 
+def spectrum_error(output: Spectrum, reference: Spectrum, factor: int) -> float:
+    """Mean |log10(P_output / P_reference)| over the bands above the input's Nyquist: how far
+    the fine detail's spectrum is from the reference's in either direction (a field with too
+    much detail cannot hide behind bands with too little, as in the signed mean)."""
+    band = (output.k > 0.5 / factor + 1e-9) & (output.k <= 0.5 + 1e-9)
+    return float(np.mean(np.abs(log_ratio(output, reference)[band]))) if band.any() else math.nan
+
+
 def band_energy_fraction(spectrum: Spectrum, factor: int) -> float:
     """Share of the band-averaged (non-DC) spectrum above the input's Nyquist: a reference-free
     measure of how much sub-input-resolution detail a field carries."""

@@ -43,7 +43,7 @@ from ..progress import Progress
 from .grid import MAX_RES, MIN_RES, Domain
 from .output import check_writable, write_frame, write_json
 from .pressure import PressureConfig
-from .scenes import Scene, random_scene
+from .scenes import FAMILIES, Scene, random_scene
 from .sequence import check_finite
 from .solver import Solver, SolverConfig
 
@@ -65,6 +65,7 @@ class DatasetConfig:
     lr_sim: bool = False
     vdb: bool = False
     fps: float = 24.0
+    scenes: str = "random"  # scene family, see scenes.random_scene
     solver: SolverConfig = field(default_factory=SolverConfig)
     pressure: PressureConfig = field(default_factory=PressureConfig)
 
@@ -84,6 +85,8 @@ class DatasetConfig:
             raise InputError(f"--res {self.res} --factor {self.factor}: the low-res grid would "
                              f"be {lo} cells; keep it at least {MIN_RES} and --res at most "
                              f"{MAX_RES}")
+        if self.scenes not in FAMILIES:
+            raise InputError(f"--scenes {self.scenes}: choose {', '.join(FAMILIES)}")
         if not self.fps > 0:
             raise InputError(f"--fps {self.fps}: must be positive")
 
@@ -104,7 +107,7 @@ def sim_seed(base: int, index: int) -> int:
 def manifest_header(cfg: DatasetConfig) -> dict:
     return {
         "format": FORMAT, "dim": cfg.dim, "factor": cfg.factor, "hr_res": cfg.hr_res,
-        "lr_res": cfg.lr_res, "frames": cfg.frames, "dt": 1.0,
+        "lr_res": cfg.lr_res, "frames": cfg.frames, "dt": 1.0, "scenes": cfg.scenes,
         "blur_sigma": blur_sigma(cfg.factor), "units": UNITS, "up_axis": "y", "seed": cfg.seed,
         "sims": [], "created_by": f"billow {__version__}", "fps": cfg.fps,
         "settings": {"lr_sim": cfg.lr_sim, "solver": dataclasses.asdict(cfg.solver),
@@ -112,7 +115,7 @@ def manifest_header(cfg: DatasetConfig) -> dict:
     }
 
 
-_IDENTITY = ("format", "dim", "factor", "hr_res", "frames", "seed", "fps", "settings")
+_IDENTITY = ("format", "dim", "factor", "hr_res", "frames", "seed", "fps", "settings", "scenes")
 
 
 def _npz_shapes(path: Path) -> dict[str, tuple]:
@@ -191,6 +194,7 @@ def _check_existing(manifest_path: Path, header: dict) -> dict | None:
         old = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"{manifest_path}: cannot read ({e}); delete it to start over") from e
+    old.setdefault("scenes", "random")  # manifests from before scene families
     diff = [k for k in _IDENTITY if old.get(k) != header.get(k)]
     if diff:
         raise InputError(f"{manifest_path.parent}: holds a data set made with other settings "
@@ -211,7 +215,7 @@ def generate(cfg: DatasetConfig, out_dir: str | Path, progress: str = "auto") ->
         seed = sim_seed(cfg.seed, i)
         sid = f"sim_{i:04d}"
         entry = {"id": sid, "file": f"{sid}.npz", "seed": seed,
-                 "scene": random_scene(seed, cfg.dim).to_dict()}
+                 "scene": random_scene(seed, cfg.dim, cfg.scenes).to_dict()}
         entries.append(entry)
         if not is_complete(out / entry["file"], cfg):
             todo.append(entry)

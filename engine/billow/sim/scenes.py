@@ -17,6 +17,7 @@ from ..errors import InputError
 from .sources import DensitySource, Noise, Shape, VelocitySource
 
 PRESETS = ("plume", "jet", "obstacle")
+FAMILIES = ("random", "obstacle", "jet")  # randomised scene families of `billow dataset --scenes`
 
 
 @dataclass
@@ -69,10 +70,17 @@ def preset(name: str, dim: int = 3, seed: int = 0) -> Scene:
     raise InputError(f"unknown preset '{name}' (choose {', '.join(PRESETS)})")
 
 
-def random_scene(seed: int, dim: int = 3) -> Scene:
+def random_scene(seed: int, dim: int = 3, family: str = "random") -> Scene:
     """A randomised training scene, as the reference generator builds them: 1-3 noise density
     inflows near the floor, 1-5 velocity sources active for random spans of the run, random
-    buoyancy (a quarter of the scenes have none), open top and bottom."""
+    buoyancy (a quarter of the scenes have none), open top and bottom.
+
+    Other families, for fine-tuning on a scene type the model has not seen (ch. 4):
+    `obstacle` adds 1-3 solid spheres/boxes above the inflows with buoyancy always on;
+    `jet` replaces buoyancy-driven rise by one strong, long-lived sideways jet per inflow.
+    """
+    if family not in FAMILIES:
+        raise InputError(f"unknown scene family '{family}' (choose {', '.join(FAMILIES)})")
     rng = random.Random(seed)
 
     def pos(lo=0.15, hi=0.85):
@@ -109,5 +117,25 @@ def random_scene(seed: int, dim: int = 3) -> Scene:
         g = rng.uniform(0.1, 0.8)
         tilt = rng.uniform(-0.2, 0.2)
         buoy = (g * tilt, g, 0.0)
-    return Scene(f"random_{seed}", dens, vels, buoyancy=buoy,
-                 vorticity=rng.choice((0.0, rng.uniform(0.02, 0.1))))
+    vort = rng.choice((0.0, rng.uniform(0.02, 0.1)))
+    if family == "random":
+        return Scene(f"random_{seed}", dens, vels, buoyancy=buoy, vorticity=vort)
+    if family == "jet":
+        # A jet per inflow, from its side, on for the whole run; weak buoyancy.
+        jets = []
+        for d in dens:
+            sign = rng.choice((-1.0, 1.0))
+            speed = rng.uniform(0.5, 0.9)
+            jets.append(VelocitySource(Shape("box", d.shape.centre, d.shape.size),
+                                       (sign * speed, rng.uniform(0.0, 0.2), 0.0), 0, 10 ** 6))
+        return Scene(f"jet_{seed}", dens, jets, buoyancy=(0.0, rng.uniform(0.0, 0.2), 0.0),
+                     vorticity=vort)
+    obstacles = []
+    for _ in range(rng.randint(1, 3)):
+        c = list(pos(0.2, 0.8))
+        c[1] = rng.uniform(0.45, 0.8)
+        kind = rng.choice(("sphere", "box"))
+        size = tuple(rng.uniform(0.06, 0.15) for _ in range(3))
+        obstacles.append(Shape(kind, tuple(c), (size[0],) * 3 if kind == "sphere" else size))
+    return Scene(f"obstacle_{seed}", dens, vels, obstacles=obstacles,
+                 buoyancy=(buoy[0], max(buoy[1], 0.3), 0.0), vorticity=vort)

@@ -22,6 +22,9 @@ class TrainConfig:
     """Training loop (dissertation Alg. 1, Sec. 3.3, App. A.2)."""
 
     iterations: int = option(40000, "training iterations (each runs k_ds, k_dt, k_g updates)")
+    time_limit: float = option(0.0, "stop once training has run this many minutes of wall "
+                               "time (0: no limit), checkpointing at the stop; for budgets on "
+                               "a farm and equal-time comparisons")
     batch: int = option(16, "tiles per mini batch")
     tile: int = option(16, "tile size in low-res cells (high-res: 4x); divisible by 2")
     context: int = option(2, "low-res cells of real data around each tile for the advection "
@@ -124,6 +127,8 @@ class RunConfig:
             raise InputError(f"--tile {t.tile}: must be even (high-res tile 4x, divisible by 8)")
         if t.iterations < 1 or t.batch < 1:
             raise InputError("--iterations and --batch must be positive")
+        if t.time_limit < 0:
+            raise InputError(f"--time-limit {t.time_limit}: minutes, 0 or more")
         if self.augment.scale_min <= 0 or self.augment.scale_min > self.augment.scale_max:
             raise InputError("--scale-min/--scale-max: need 0 < min <= max")
         if t.temporal in ("l2", "dt") and t.context < 1:

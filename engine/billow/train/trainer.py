@@ -463,8 +463,12 @@ class Trainer:
                            progress=round(done, 4), **shown)
                 if t.sample_every and it % t.sample_every == 0 and self.rank == 0:
                     self.save_samples()
-                if it % t.checkpoint_every == 0 or it == until:
+                out_of_time = bool(t.time_limit) and self.wall_time >= 60.0 * t.time_limit
+                if it % t.checkpoint_every == 0 or it == until or out_of_time:
                     self.save()
+                if out_of_time:
+                    p.message(f"time limit of {t.time_limit:g} min reached at iteration {it}")
+                    break
         self._progress = None
         if self._log_file is not None:
             self._log_file.close()

@@ -1,0 +1,153 @@
+"""Held-out evaluation of generators straight from paired data (`billow dataset` folders).
+
+`billow eval` measures VDB sequences as users have them; experiments (ablations, training
+curves) need the same metrics on many models quickly, without a VDB round trip. This module runs
+each model on whole held-out frames and computes the metrics of `billow.metrics` with the same
+conventions as `billow eval` (temporal residual with the upsampled input velocity, spectra
+averaged over frames, ratios against the reference's own values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..baselines.interp import upsample, upsample_velocity
+from ..metrics.fields import l1, mass_ratio, psnr
+from ..metrics.spectrum import detail_log_ratio, radial_spectrum, spectrum_error
+from ..metrics.temporal import coherence, high_pass
+from .data import PairedData
+
+REFERENCE = "reference"
+# the columns of `table`, in order: key, header, format
+COLUMNS = (("l1", "L1", "{:.5f}"), ("psnr", "PSNR", "{:.2f}"),
+           ("mass_ratio", "mass ratio", "{:.3f}"), ("density_ratio", "mean density / ref", "{:.3f}"),
+           ("spectrum_error", "spectrum error", "{:.3f}"),
+           ("detail_log_ratio", "detail log10", "{:+.3f}"),
+           ("residual_ratio", "residual / ref", "{:.3f}"), ("flicker_ratio", "flicker / ref", "{:.3f}"),
+           ("detail_residual", "detail residual", "{:.3f}"))
+
+Method = Callable[[torch.Tensor], torch.Tensor]  # (T, C, *s) low-res -> (T, *S) high-res
+
+
+def generator_method(g: torch.nn.Module, batch: int = 4) -> Method:
+    """A generator as a method: whole frames, `batch` at a time, in inference mode."""
+    g = g.eval()
+
+    @torch.no_grad()
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([g(x[i:i + batch])[:, 0] for i in range(0, len(x), batch)])
+
+    return run
+
+
+def interpolation_method(factor: int, kind: str = "tricubic") -> Method:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([upsample(x[t, 0], factor, kind) for t in range(len(x))])
+
+    return run
+
+
+def _frames(sim: dict, frames: slice, dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    rho = torch.from_numpy(np.asarray(sim["lr_density"][frames], np.float32))
+    vel = torch.from_numpy(np.asarray(sim["lr_velocity"][frames], np.float32))
+    hr = torch.from_numpy(np.asarray(sim["hr_density"][frames], np.float32))
+    return torch.cat([rho.unsqueeze(1), vel], dim=1), hr, vel
+
+
+def evaluate(methods: dict[str, Method], data_dir: str | Path, sims: list[str] | None = None,
+             frames: slice = slice(None), keep: tuple[str, int] | None = None) -> dict:
+    """Metrics of each method (and the reference) over the held-out simulations.
+
+    Returns {"summary": {method: {metric: value}}, "kept": {method: (y_t, y_t+1)}}; `keep` =
+    (sim id, frame index within `frames`) names a frame pair kept for pictures (Fig. 3.2)."""
+    data = PairedData(data_dir)
+    f = data.factor
+    sims = sorted(data.sims) if sims is None else sims
+    names = [*methods, REFERENCE]
+    per: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+    spectra: dict[str, object] = {}
+    kept: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def add(name, key, value):
+        per[name].setdefault(key, []).append(float(value))
+
+    for sid in sims:
+        x, ref, v_lr = _frames(data.load(sid), frames, data.dim)
+        outs = {name: m(x) for name, m in methods.items()}
+        outs[REFERENCE] = ref
+        for name, y in outs.items():
+            hp_prev = None
+            for t in range(len(y)):
+                if name != REFERENCE:
+                    add(name, "l1", l1(y[t], ref[t]))
+                    add(name, "psnr", psnr(y[t], ref[t]))
+                add(name, "mass_ratio", mass_ratio(y[t], x[t, 0], f))
+                add(name, "mean_density", y[t].mean())
+                s = radial_spectrum(y[t])
+                spectra[name] = s if name not in spectra else spectra[name] + s
+                if t > 0:
+                    values, hp_prev = coherence(y[t - 1], y[t], upsample_velocity(v_lr[t - 1], f),
+                                                f, hp_previous=hp_prev)
+                    for key, value in values.items():
+                        add(name, key, value)
+                else:
+                    hp_prev = high_pass(y[t], f)
+            if keep is not None and keep[0] == sid:
+                kept[name] = (y[keep[1]].clone(), y[keep[1] + 1].clone())
+    summary = {n: {k: float(np.nanmean(v)) for k, v in per[n].items()} for n in names}
+    ref_s, ref = spectra[REFERENCE], summary[REFERENCE]
+    for n in names:
+        s = summary[n]
+        s["spectrum_error"] = spectrum_error(spectra[n], ref_s, f)
+        s["detail_log_ratio"] = detail_log_ratio(spectra[n], ref_s, f)
+        s["density_ratio"] = s["mean_density"] / ref["mean_density"]
+        for key in ("residual", "flicker"):
+            s[key + "_ratio"] = s[key] / ref[key] if ref.get(key) else math.nan
+    return {"summary": summary, "kept": kept}
+
+
+def table(summary: dict[str, dict[str, float]]) -> str:
+    """A markdown table of `summary` (methods as rows)."""
+    head = "| method | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+    for name, s in summary.items():
+        cells = [fmt.format(s[k]) if k in s and math.isfinite(s[k]) else "-"
+                 for k, _, fmt in COLUMNS]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def derivative_figure(kept: dict[str, tuple[torch.Tensor, torch.Tensor]], path: str | Path,
+                      title: str = "") -> Path:
+    """Fig. 3.2: each method's frame (top) and its time derivative y^{t+1} - y^t (bottom), the
+    derivative on one colour scale for all methods so their noise is comparable."""
+    from ..metrics.render import signed_rgb
+    from ..metrics.report import _plt
+
+    plt = _plt()
+    names = list(kept)
+    scale = max(float((b - a).abs().max()) for a, b in kept.values()) or 1.0
+    fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names), 5.4), squeeze=False)
+    for j, name in enumerate(names):
+        a, b = kept[name]
+        # [x, y] arrays: transpose and flip so y points up on the page
+        axes[0, j].imshow(a.T.flip(0).numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[1, j].imshow(np.flipud(signed_rgb((b - a).T.numpy(), scale)))
+        axes[0, j].set_title(name, fontsize=9)
+        for ax in axes[:, j]:
+            ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_ylabel("density")
+    axes[1, 0].set_ylabel("d/dt")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
