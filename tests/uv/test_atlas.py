@@ -40,3 +40,10 @@ def test_encode_decode_quantises_to_one_255th():
     # One 8-bit step inside a tile is 1/255 of a tile: 1/(255*COLS) in u, 1/(255*ROWS) in v.
     assert np.abs(back - uv)[..., 0].max() <= 0.5 / (255 * atlas.COLS) + 1e-6
     assert np.abs(back - uv)[..., 1].max() <= 0.5 / (255 * atlas.ROWS) + 1e-6
+
+
+def test_tile_borders_decode_to_their_own_part():
+    i = np.array([5, 5, 5, 5])
+    u, v = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.0, 1.0, 1.0, 0.0])
+    uv, mask = atlas.iuv_to_uv(i, u, v)
+    assert (atlas.uv_to_iuv(uv, mask)[0] == 5).all()
