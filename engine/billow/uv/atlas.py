@@ -40,12 +40,12 @@ def iuv_to_uv(i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, 
     i = np.asarray(i).astype(np.int64)
     mask = (i >= 1) & (i <= PARTS)
     row, col = part_tile(np.where(mask, i, 1))
-    # U = 1 (or V = 0) would sit on the border shared with the next tile and decode as that
-    # tile's part: keep a tile's coordinates inside it.
-    eps = 1e-6
-    gu = (col + np.clip(u, 0.0, 1.0 - eps)) / COLS
+    # U, V = 0 or 1 sit on a border shared with the next tile and, after float32 rounding, may
+    # decode as that tile's part: keep a tile's coordinates inside it (1e-4 << one 8-bit step).
+    eps = 1e-4
+    gu = (col + np.clip(u, eps, 1.0 - eps)) / COLS
     # V = 1 is the tile's top row; global v = 1 is the atlas's top row (row 0).
-    gv = 1.0 - (row + 1.0 - np.clip(v, eps, 1.0)) / ROWS
+    gv = 1.0 - (row + 1.0 - np.clip(v, eps, 1.0 - eps)) / ROWS
     uv = np.stack([gu, gv], axis=-1).astype(np.float32)
     uv[~mask] = 0.0
     return uv, mask
