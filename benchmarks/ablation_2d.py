@@ -49,7 +49,7 @@ STUDIES = {
                 "f-zero": ["--temporal", "dt", "--lambda-f", "0"]},
     "generator": {"g-fast": ["--generator", "fast", "--no-lr-decay"],
                   "g-paper": ["--generator", "paper", "--no-lr-decay"]},
-    "transfer": {"pre-rr-off": ["--rr", "off"], "pre-rr-local": ["--rr", "local"]},
+    "transfer": {"pre-rr-local": ["--rr", "local"], "pre-rr-off": ["--rr", "off"]},
 }
 # runs that are the same experiment under two names share one folder
 ALIASES = {"f-negative": "t-dt", "pre-rr-off": "t-dt"}
@@ -83,7 +83,8 @@ def train(name: str, flags: list[str], a, commands: list[str]) -> Path:
                 a.minutes if a.study == "generator" else 0):
         resume = (run / "checkpoint.pt").exists()
         sh(cmd if not resume else [sys.executable, "-m", "billow", "train", "--out", str(run),
-                                   "--resume", "--progress", "log"], Path(a.out) / "train.log")
+                                   "--resume", "--progress", "log", *budget],
+           Path(a.out) / "train.log")
     return run
 
 
@@ -109,7 +110,7 @@ def val_curve(run: Path) -> list[tuple[int, float]]:
 
 
 def evaluate(runs: dict[str, Path], data: str, a, title: str, out: Path) -> dict:
-    methods = {"tricubic": heldout.interpolation_method(4)}
+    methods = {"tricubic": heldout.baseline_method("tricubic", 4)}
     info = {}
     for name, run in runs.items():
         g, cfg, ck = load_generator(run)
@@ -150,10 +151,10 @@ def main() -> int:
     p.add_argument("--transfer-heldout", default="data/obst2d_heldout")
     p.add_argument("--runs", default="runs/ablation2d")
     p.add_argument("--out", default="results/ablation2d")
-    p.add_argument("--iterations", type=int, default=600)
+    p.add_argument("--iterations", type=int, default=400)
     p.add_argument("--minutes", type=float, default=10.0, help="generator study: wall clock "
                    "budget per run")
-    p.add_argument("--finetune-iterations", type=int, default=200)
+    p.add_argument("--finetune-iterations", type=int, default=150)
     p.add_argument("--first-frame", type=int, default=30)
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--picture-sim", default="sim_0000")

@@ -10,7 +10,7 @@ from billow.train import heldout
 
 
 def test_reference_and_tricubic_rows(data2d, tmp_path):
-    ev = heldout.evaluate({"tricubic": heldout.interpolation_method(4)}, data2d,
+    ev = heldout.evaluate({"tricubic": heldout.baseline_method("tricubic", 4)}, data2d,
                           keep=("sim_0000", 1))
     s = ev["summary"]
     ref, tri = s[heldout.REFERENCE], s["tricubic"]
@@ -27,7 +27,7 @@ def test_reference_and_tricubic_rows(data2d, tmp_path):
 
 
 def test_darkened_and_flickering_outputs_are_caught(data2d):
-    up = heldout.interpolation_method(4, "trilinear")
+    up = heldout.baseline_method("trilinear", 4)
     gen = torch.Generator().manual_seed(0)
 
     def darker(x):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..baselines.interp import upsample, upsample_velocity
+from ..baselines.interp import upsample_velocity
 from ..metrics.fields import l1, mass_ratio, psnr
 from ..metrics.spectrum import detail_log_ratio, radial_spectrum, spectrum_error
 from ..metrics.temporal import coherence, high_pass
@@ -45,9 +45,15 @@ def generator_method(g: torch.nn.Module, batch: int = 4) -> Method:
     return run
 
 
-def interpolation_method(factor: int, kind: str = "tricubic") -> Method:
+def baseline_method(name: str, factor: int) -> Method:
+    """A `billow baseline` method (nearest ... wavelet), reset per sequence, frame by frame."""
+    from ..baselines import make_baseline
+
+    b = make_baseline(name, factor)
+
     def run(x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([upsample(x[t, 0], factor, kind) for t in range(len(x))])
+        b.reset()
+        return torch.stack([b.step(x[t, 0], x[t, 1:]) for t in range(len(x))])
 
     return run
 
