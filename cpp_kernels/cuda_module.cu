@@ -7,6 +7,7 @@ namespace cuda {
 void register_sim_advect_cuda(pybind11::module_& m);
 void register_sim_pressure_cuda(pybind11::module_& m);
 void register_sim_forces_cuda(pybind11::module_& m);
+void register_uv_lookup_cuda(pybind11::module_& m);
 }  // namespace cuda
 }  // namespace billow
 
@@ -16,4 +17,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   billow::cuda::register_sim_advect_cuda(m);
   billow::cuda::register_sim_pressure_cuda(m);
   billow::cuda::register_sim_forces_cuda(m);
+  billow::cuda::register_uv_lookup_cuda(m);
 }

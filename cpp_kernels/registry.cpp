@@ -4,11 +4,13 @@
 #include "sim_advect.h"
 #include "sim_forces.h"
 #include "sim_pressure.h"
+#include "uv_lookup.h"
 
 namespace billow {
 void register_all(pybind11::module_& m) {
   register_sim_advect(m);
   register_sim_forces(m);
   register_sim_pressure(m);
+  register_uv_lookup(m);
 }
 }  // namespace billow

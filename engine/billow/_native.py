@@ -35,7 +35,8 @@ def native_available() -> bool:
 
 # CUDA kernels (cpp_kernels/*.cu) are compiled on first use, so that a CPU-only install never
 # needs a CUDA toolkit. They need the repository's cpp_kernels/ folder (an editable install).
-_CUDA_SOURCES = ("cuda_module.cu", "sim_advect.cu", "sim_pressure.cu", "sim_forces.cu")
+_CUDA_SOURCES = ("cuda_module.cu", "sim_advect.cu", "sim_pressure.cu", "sim_forces.cu",
+                 "uv_lookup.cu")
 
 
 @functools.lru_cache(maxsize=1)

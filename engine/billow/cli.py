@@ -32,6 +32,7 @@ COMMANDS = {
     "finetune": "fine-tune a trained model on new simulations",
     "export": "export a trained generator to ONNX with its model card",
     "uv": "temporally coherent UVs for re-texturing (temporalUV)",
+    "retexture": "re-texture an image sequence through its UVs (one lookup per pixel)",
 }
 
 
