@@ -246,8 +246,10 @@ class Trainer:
                 add(self._step_dt())
         for i in range(t.k_g):
             add(self._step_g(health and i == t.k_g - 1))
-        for s in self.scheds.values():
-            s.step()
+        idle = {"D_s": t.k_ds == 0, "D_t": t.k_dt == 0}  # e.g. an L1-only control run
+        for name, s in self.scheds.items():
+            if not idle.get(name, False):
+                s.step()
         self.iteration += 1
         out = {k: sum(v) / len(v) for k, v in logs.items()}
         out["lr_G"] = self.optims["G"].param_groups[0]["lr"]
@@ -457,9 +459,12 @@ class Trainer:
                     self._log(last)
                     done = it / until
                     rate = (time.perf_counter() - start) / max(1, it - first)  # s/iteration
+                    eta = rate * (until - it)
+                    if t.time_limit:
+                        eta = min(eta, max(0.0, 60.0 * t.time_limit - self.wall_time))
                     shown = {k: round(v, 4) for k, v in last.items()
                              if k in ("g_total", "g_l1", "d_s", "d_t", "val_l1")}
-                    p.step("iteration", iteration=it, eta_s=round(rate * (until - it), 1),
+                    p.step("iteration", iteration=it, eta_s=round(eta, 1),
                            progress=round(done, 4), **shown)
                 if t.sample_every and it % t.sample_every == 0 and self.rank == 0:
                     self.save_samples()
