@@ -2,7 +2,6 @@
 
 import numpy as np
 import torch
-
 from billow.metrics.image import psnr_image
 from billow.uv import atlas, warp
 

@@ -36,7 +36,7 @@ def default_texture_size(image_hw: tuple[int, int]) -> tuple[int, int]:
     synthetic benchmark's own texture size). The cap keeps batched textures of HD frames in
     memory (T = 256, near DensePose's 200).
     """
-    t = min(256, max(16, 8 * int(round(max(image_hw) / 16.0))))
+    t = min(256, max(16, 8 * round(max(image_hw) / 16.0)))
     return atlas.ROWS * t, atlas.COLS * t
 
 
