@@ -178,6 +178,12 @@ def test_bad_inputs(tmp_path, toy_model, smoke_seq):
                           EXIT_INPUT, "cannot load ONNX model")
     assert_one_line_error(billow_here("upres", smoke_seq, out, "--model", tmp_path / "nope.onnx"),
                           EXIT_INPUT, "no such model file")
+    # the shipped temporalUV model is a model, but not a smoke model
+    from billow.infer.models import models_dir
+
+    assert_one_line_error(billow_here("upres", smoke_seq, out, "--model",
+                                      models_dir() / "uv_garment.onnx"), EXIT_INPUT,
+                          "a uv model, not a smoke upres model")
     assert_one_line_error(billow_here("upres", smoke_seq, out, "--model", toy_model, "--device",
                                  "cuda"), EXIT_INPUT, "--device cuda")
     assert_one_line_error(billow_here("upres", smoke_seq, out, "--model", toy_model, "--mask",

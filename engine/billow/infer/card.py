@@ -68,6 +68,9 @@ def load_card(model_path: str | Path) -> ModelCard:
     if raw.get("format") != FORMAT:
         raise InputError(f"{path}: not a billow model card (format {raw.get('format')!r}, "
                          f"expected {FORMAT!r})")
+    if raw.get("kind", "smoke") != "smoke":
+        raise InputError(f"{model_path}: a {raw['kind']} model, not a smoke upres model "
+                         f"(use it with `billow {raw['kind']} ...`)")
     try:
         inputs = tuple(raw["inputs"])
         norm = raw.get("normalisation", {})
