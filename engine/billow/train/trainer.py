@@ -484,18 +484,21 @@ class Trainer:
         return last
 
 
-def load_checkpoint(path: str | Path) -> dict:
+def load_checkpoint(path: str | Path, fmt: str = "billow-checkpoint/1",
+                    train_command: str = "billow train") -> dict:
+    """A run folder's (or a file's) checkpoint, loaded with `weights_only` (no code runs), or
+    one line naming the file and what to do; `fmt` is the checkpoint format expected."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
-        raise InputError(f"{path}: no checkpoint (train a model with `billow train` first)")
+        raise InputError(f"{path}: no checkpoint (train a model with `{train_command}` first)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError,
             AttributeError) as e:  # corrupt file, or objects that weights_only refuses
         raise InputError(f"{path}: not a loadable billow checkpoint ({type(e).__name__}: "
                          f"{str(e).splitlines()[0][:120]})") from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "billow-checkpoint/1":
-        raise InputError(f"{path}: not a billow checkpoint")
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        raise InputError(f"{path}: not a {fmt} checkpoint (from `{train_command}`)")
     return ckpt

@@ -29,7 +29,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import pickle
 import platform
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from ..config import option
 from ..errors import InputError, MissingDependencyError, OutputError
 from ..io.atomic import atomic_path
 from ..progress import Progress
+from ..train.trainer import load_checkpoint as _load_checkpoint
 from . import losses as L
 from . import nets, triplets, warp
 from .clips import CropSampler, UVClip, load_clip, uv_tensor  # noqa: F401 - the trainer's data
@@ -446,19 +446,7 @@ def _mean(values) -> float:
 
 
 def load_checkpoint(path) -> dict:
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise InputError(f"{path}: no checkpoint (train with `billow uv train` first)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError,
-            AttributeError) as e:
-        raise InputError(f"{path}: not a loadable checkpoint ({type(e).__name__})") from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CKPT_FORMAT:
-        raise InputError(f"{path}: not a billow UV checkpoint")
-    return ckpt
+    return _load_checkpoint(path, CKPT_FORMAT, "billow uv train")
 
 
 def generator_from_checkpoint(path) -> tuple[nets.UVGenerator, dict]:
