@@ -54,7 +54,9 @@ def card_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
-def load_card(model_path: str | Path) -> ModelCard:
+def read_card(model_path: str | Path, kind: str) -> dict:
+    """The raw JSON card beside `model_path`, checked to be a billow card of `kind` ("smoke",
+    the default when a card names none, or "uv"); one line naming the file otherwise."""
     model_path = Path(model_path)
     path = card_path(model_path)
     if not model_path.exists():
@@ -68,9 +70,19 @@ def load_card(model_path: str | Path) -> ModelCard:
     if raw.get("format") != FORMAT:
         raise InputError(f"{path}: not a billow model card (format {raw.get('format')!r}, "
                          f"expected {FORMAT!r})")
-    if raw.get("kind", "smoke") != "smoke":
-        raise InputError(f"{model_path}: a {raw['kind']} model, not a smoke upres model "
-                         f"(use it with `billow {raw['kind']} ...`)")
+    found = raw.get("kind", "smoke")
+    if found != kind:
+        use = "upres" if found == "smoke" else found
+        names = {"smoke": "smoke upres", "uv": "UV"}
+        raise InputError(f"{model_path}: a {found} model, not a {names.get(kind, kind)} model "
+                         f"(use it with `billow {use} ...`)")
+    return raw
+
+
+def load_card(model_path: str | Path) -> ModelCard:
+    model_path = Path(model_path)
+    path = card_path(model_path)
+    raw = read_card(model_path, "smoke")
     try:
         inputs = tuple(raw["inputs"])
         norm = raw.get("normalisation", {})

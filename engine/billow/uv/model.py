@@ -30,10 +30,11 @@ import torch
 
 from .._version import __version__
 from ..errors import InputError, MissingDependencyError
+from ..infer.card import FORMAT as CARD_FORMAT
+from ..infer.card import read_card
 from ..io.atomic import atomic_path
 from . import nets
 
-CARD_FORMAT = "billow-model/1"
 KIND = "uv"
 OPSET = 17
 INPUT, OUTPUTS = "raw", ("uv", "logits")
@@ -231,21 +232,8 @@ def model_card(g: nets.UVGenerator, ckpt: dict, onnx_path: Path, run: Path,
 
 
 def load_uv_card(model_path) -> dict:
-    model_path = Path(model_path)
-    path = model_path.with_suffix(".json")
-    if not model_path.is_file():
-        raise InputError(f"{model_path}: no such model file")
-    if not path.is_file():
-        raise InputError(f"{model_path}: model card {path.name} is missing beside it")
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read model card ({e})") from e
-    if card.get("format") != CARD_FORMAT:
-        raise InputError(f"{path}: not a billow model card (format {card.get('format')!r})")
-    if card.get("kind") != KIND:
-        raise InputError(f"{path}: a {card.get('kind', 'smoke upres')} model, not a UV model "
-                         "(kind 'uv')")
+    path = Path(model_path).with_suffix(".json")
+    card = read_card(model_path, KIND)
     missing = [k for k in ("classes", "halo", "stride") if k not in card]
     if missing:
         raise InputError(f"{path}: model card lacks {', '.join(missing)}")
