@@ -37,7 +37,7 @@ from billow.train.trainer import load_checkpoint
 BASE = ["--preset", "fast-2d", "--width", "32", "--blocks", "3", "--batch", "8", "--tile", "16",
         "--seed", "0", "--threads", "1", "--log-every", "50", "--val-every", "250",
         "--sample-every", "0", "--checkpoint-every", "100", "--tensorboard", "off",
-        "--progress", "log"]
+        "--progress", "log", "--loss-scale", "off"]  # the published tables predate --loss-scale
 LAMBDA_F_POS = "0.174763,0.043691,0.010923,0.021845"  # the paper's 2D weights, sign flipped
 
 STUDIES = {
@@ -93,7 +93,7 @@ def finetune(base: Path, name: str, a, commands: list[str], rr: list[str]) -> Pa
     cmd = [sys.executable, "-m", "billow", "finetune", "--base", str(base), "--data",
            a.transfer_data, "--out", str(run), "--iterations", str(a.finetune_iterations),
            "--threads", "1", "--log-every", "50", "--val-every", "50", "--checkpoint-every", "100",
-           "--tensorboard", "off", "--progress", "log", *rr]
+           "--tensorboard", "off", "--progress", "log", "--loss-scale", "off", *rr]
     commands.append(shlex.join(["billow", *cmd[3:]]))
     if not done(run, a.finetune_iterations, 0):
         sh(cmd, Path(a.out) / "train.log")

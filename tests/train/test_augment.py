@@ -112,3 +112,27 @@ def test_lossless_transforms_copy_voxels_exactly():
         lhs = advect(out[None], resample(v, grid, m)[None])[0]
         assert torch.allclose(lhs, resample(advect(y[None], v[None])[0], grid), atol=1e-5)
     assert len(seen) > 4
+
+
+def test_amplitude_scales_low_and_high_res_alike(data2d):
+    import dataclasses
+
+    from billow.train.augment import AugmentConfig, random_amplitude
+    from billow.train.data import PairedData, TileSampler
+
+    data = PairedData(data2d)
+    plain = AugmentConfig(augment=True, lossless=True, flip=False)
+    scaled = dataclasses.replace(plain, amplitude_min=0.5, amplitude_max=2.0)
+    ids = sorted(data.sims)
+    # lossless without flips still draws a permutation: same seed, same tiles and transforms
+    lr0, hr0 = TileSampler(data, ids, 4, 1, plain, torch.Generator().manual_seed(3)).sample(1)
+    g = torch.Generator().manual_seed(3)
+    lr1, hr1 = TileSampler(data, ids, 4, 1, scaled, g).sample(1)
+    a = float(lr1[0, 1, 0].sum() / lr0[0, 1, 0].sum())
+    assert 0.5 <= a <= 2.0 and abs(a - 1.0) > 1e-3
+    torch.testing.assert_close(lr1[:, :, :1], a * lr0[:, :, :1], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(hr1, a * hr0, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(lr1[:, :, 1:], lr0[:, :, 1:])  # velocity untouched
+    draws = [random_amplitude(scaled, torch.Generator().manual_seed(s)) for s in range(200)]
+    assert min(draws) >= 0.5 and max(draws) <= 2.0
+    assert abs(sum(math.log(d) for d in draws) / 200) < 0.1  # log-uniform: centred on 1

@@ -84,8 +84,15 @@ def test_train_resume_export_finetune(tmp_path, data2d, cli):
             "--width", "16")
     assert_one_line_error(r, 2, "--width")
     r = cli("finetune", "--base", model, "--data", data2d, "--out", tmp_path / "ft3",
-            "--iterations", "1", "--progress", "none")  # from an exported model
-    assert r.code == 0, r.err
+            "--iterations", "1", "--progress", "none", "--temporal", "l2")
+    assert r.code == 0, r.err  # an exported model: generator only, any temporal mode
+    card = json.loads(model.with_suffix(".json").read_text())
+    cfg = json.loads((tmp_path / "ft3" / "config.json").read_text())
+    assert cfg["augment"] == card["training"]["augment"]  # the base run's augmentation
+    assert cfg["train"]["temporal"] == "l2"
+    r = cli("finetune", "--base", run, "--data", data2d, "--out", tmp_path / "ft4",
+            "--tile", "8")
+    assert_one_line_error(r, 2, "--tile")  # a run's discriminators fix the tile size
     r = cli("train", "--data", data2d, "--out", tmp_path / "x", "--preset", "fast-3d",
             "--dry-run")
     assert_one_line_error(r, 2, "2D", "--dim")

@@ -161,3 +161,43 @@ def test_l1_only_control_run_steps_only_the_generator(tmp_path, data2d):
     d_after = dict(tr.nets["D_s"].named_parameters())
     assert all(torch.equal(v, d_after[k]) for k, v in d_before.items())
     assert tr.optims["G"].param_groups[0]["lr"] < 2e-4 * 0.6  # G still decays
+
+
+def test_discriminator_warm_up_leaves_the_generator_alone(tmp_path, data2d):
+    import warnings
+
+    tr = Trainer(tiny(iterations=3, val_every=0, k_g=0, temporal="dt"), tmp_path / "r",
+                 data_path=data2d)
+    g_before = {k: v.clone() for k, v in tr.G.state_dict().items()}
+    d_before = {k: v.detach().clone() for k, v in tr.D_t.named_parameters()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr.train()
+    assert all(torch.equal(v, tr.G.state_dict()[k]) for k, v in g_before.items())
+    assert any(not torch.equal(v, dict(tr.D_t.named_parameters())[k])
+               for k, v in d_before.items())
+
+
+def test_tile_loss_scale_ignores_overall_density(tmp_path, data2d):
+    tr = Trainer(tiny(iterations=1, val_every=0), tmp_path / "r", data_path=data2d)
+    lr, hr = tr.sampler.sample(3)
+    lr[:, :, :1] += 2.0  # far above the 1e-3 floor of the tile mean (its effect: < 5e-4)
+    hr += 2.0
+    seen = tr._loss_scale(lr) * hr
+    c = 7.0
+    lr_c = lr.clone()
+    lr_c[:, :, :1] *= c
+    torch.testing.assert_close(tr._loss_scale(lr_c) * (hr * c), seen, rtol=1e-3, atol=1e-4)
+    off = Trainer(tiny(iterations=1, val_every=0, loss_scale="off"), tmp_path / "o",
+                  data_path=data2d)
+    assert off._loss_scale(lr) == 1.0
+
+
+def test_keep_every_keeps_numbered_checkpoints(tmp_path, data2d):
+    from billow.train.trainer import load_checkpoint
+
+    Trainer(tiny(iterations=4, val_every=0, keep_every=2), tmp_path / "r",
+            data_path=data2d).train()
+    kept = sorted(p.name for p in (tmp_path / "r").glob("checkpoint.*.pt"))
+    assert kept == ["checkpoint.2.pt", "checkpoint.4.pt"]
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.2.pt")["iteration"] == 2

@@ -44,8 +44,11 @@ def run(args) -> int:
     given = explicit(args)
     given.setdefault("iterations", 2000)
     given.setdefault("lr", 5e-5)
-    for fixed in ("generator", "dim", "use_velocity", "use_vorticity", "width", "blocks",
-                  "mid_channels", "tile", "d_norm", "temporal"):
+    fixed_fields = ["generator", "dim", "use_velocity", "use_vorticity", "width", "blocks",
+                    "mid_channels"]
+    if "models" in base:  # its discriminators come along, so their shape is fixed too
+        fixed_fields += ["tile", "d_norm"]
+    for fixed in fixed_fields:
         if fixed in given and given[fixed] != _get(base, fixed):
             raise InputError(f"--{fixed.replace('_', '-')}: the base model was trained with "
                              f"{_get(base, fixed)!r}; fine-tuning keeps the architecture")
@@ -63,7 +66,7 @@ def run(args) -> int:
         for k, m in trainer.nets.items():
             if k in base["models"]:
                 m.load_state_dict(base["models"][k])
-    else:  # an exported model: its generator (fresh discriminators)
+    else:  # an exported model: its generator (fresh discriminators, any temporal mode)
         trainer.G.load_state_dict(base["generator"])
     _report(trainer, trainer.train())
     return 0
@@ -94,7 +97,8 @@ def _base(path: Path) -> dict:
         raise InputError(f"{weights}: cannot load ({e})") from e
     from ..train.augment import AugmentConfig
 
-    config["augment"] = dataclasses.asdict(AugmentConfig())
+    # cards written before the "augment" field existed: the defaults
+    config["augment"] = card["training"].get("augment") or dataclasses.asdict(AugmentConfig())
     return {"config": config, "generator": state}
 
 

@@ -11,7 +11,8 @@ from ..errors import InputError
 from .common import add_progress_argument
 
 RESUMABLE = {"iterations", "time_limit", "log_every", "val_every", "val_batches", "sample_every",
-             "checkpoint_every", "chance_window", "device", "threads", "amp", "tensorboard"}
+             "checkpoint_every", "keep_every", "chance_window", "device", "threads", "amp",
+             "tensorboard"}
 
 
 def _sections():

@@ -44,8 +44,22 @@ class AugmentConfig:
     scale_max: float = option(1.15, "largest uniform zoom")
     lossless: bool = option(False, "only quarter turns and flips, no zoom: tiles are exact "
                             "copies, so the high-res targets are never blurred by resampling")
+    amplitude_min: float = option(1.0, "smallest factor on a tile's density, low- and "
+                                  "high-res alike (log-uniform; density is passive, so the pair "
+                                  "stays consistent and the generator learns any density units)")
+    amplitude_max: float = option(1.0, "largest density factor (equal to --amplitude-min: off)")
     min_density: float = option(0.02, "reject tiles whose low-res mean density is below this "
                                 "(Sec. 3.4.1); no fallback to empty tiles")
+
+
+def random_amplitude(cfg: AugmentConfig, gen: torch.Generator) -> float:
+    """A log-uniform density factor in [amplitude_min, amplitude_max]; 1 without a draw when
+    the range is empty (so runs without it keep their random stream)."""
+    lo, hi = cfg.amplitude_min, cfg.amplitude_max
+    if not cfg.augment or lo == hi == 1.0:
+        return 1.0
+    u = float(torch.rand(1, generator=gen, dtype=torch.float64))
+    return math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
 
 
 def _rotation(dim: int, angle: float, axis: torch.Tensor | None = None) -> torch.Tensor:

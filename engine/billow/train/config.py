@@ -48,6 +48,13 @@ class TrainConfig:
                             choices=("semi-lagrangian", "maccormack"))
     d_norm: str = option("sn", "discriminator normalisation: sn (spectral), bn (App. A.1), "
                          "none", choices=("sn", "bn", "none"))
+    loss_scale: str = option("tile", "density units of every loss: 'tile' divides each "
+                             "tile's densities by its mean low-res density before the L1, "
+                             "adversarial and temporal terms, so App. A's weights keep their "
+                             "balance whatever the data's density units (caches span orders of "
+                             "magnitude; a spectral-normalised D cannot amplify a 0.01-scale "
+                             "input enough to leave chance); 'off': raw densities",
+                             choices=("tile", "off"))
     rr: str = option("off", "reverse-pass regulariser (ch. 4): off, local (Eq. 4.17), full "
                      "(Eq. 4.15 along plain chains)", choices=("off", "local", "full"))
     rr_lambda: float = option(1e-3, "weight lambda of the reverse-pass loss (Eq. 4.14)")
@@ -60,6 +67,8 @@ class TrainConfig:
     val_batches: int = option(2, "validation mini batches")
     sample_every: int = option(1000, "save sample slices every N iterations (0: never)")
     checkpoint_every: int = option(1000, "write the checkpoint every N iterations")
+    keep_every: int = option(0, "also keep checkpoint.ITERATION.pt every N iterations, to pick "
+                             "the best iteration on validation data afterwards (0: never)")
     chance_window: int = option(500, "warn when a discriminator sits at chance (2 ln 2) for "
                                 "this many iterations")
     device: str = option("auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
@@ -131,6 +140,9 @@ class RunConfig:
             raise InputError(f"--time-limit {t.time_limit}: minutes, 0 or more")
         if self.augment.scale_min <= 0 or self.augment.scale_min > self.augment.scale_max:
             raise InputError("--scale-min/--scale-max: need 0 < min <= max")
+        a = self.augment
+        if a.amplitude_min <= 0 or a.amplitude_min > a.amplitude_max:
+            raise InputError("--amplitude-min/--amplitude-max: need 0 < min <= max")
         if t.temporal in ("l2", "dt") and t.context < 1:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
         self.train.feature_weights()

@@ -26,7 +26,14 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .augment import AugmentConfig, random_transform, resample, tile_grid, valid_centres
+from .augment import (
+    AugmentConfig,
+    random_amplitude,
+    random_transform,
+    resample,
+    tile_grid,
+    valid_centres,
+)
 
 FORMAT = "billow-pairs/1"
 ARRAYS = ("lr_density", "lr_velocity", "hr_density")
@@ -258,8 +265,9 @@ class TileSampler:
             vel = torch.stack([resample(vel[i], grid, m) for i in range(3)])  # (3, D, *s)
             hr = resample(_read(sim["hr_density"], slice(t - 1, t + 2), hr_box),
                           tile_grid(m, centre - lo, n, f, shape))
-            lr = torch.cat([rho.unsqueeze(1), vel], dim=1)
-            return lr, hr.unsqueeze(1)
+            a = random_amplitude(self.cfg, self.gen)  # after the density test: same tiles
+            lr = torch.cat([a * rho.unsqueeze(1), vel], dim=1)
+            return lr, a * hr.unsqueeze(1)
         if misfits > self.max_tries // 2:
             raise InputError(f"{self.data.root}: a rotated, zoomed tile of {n} low-res cells "
                              f"(tile + 2 x context) rarely fits the low-res size "

@@ -152,16 +152,27 @@ class Trainer:
         out = self.models["G"](x)
         return list(out.split(n))
 
+    def _loss_scale(self, lr: torch.Tensor) -> torch.Tensor | float:
+        """Factor on every density the losses see for these tiles (--loss-scale): one per
+        tile, from the low-res condition only, so real and generated get the same factor.
+        Advection is linear in density, so scaling before or after the advection layer agrees."""
+        if self.cfg.train.loss_scale == "off":
+            return 1.0
+        rho = crop(lr[:, 1, :1], self.cfg.train.context)
+        mean = rho.mean(dim=tuple(range(1, rho.dim())), keepdim=True)
+        return 1.0 / (mean + 1e-3)
+
     def _step_ds(self) -> dict:
         lr, hr = self._batch()
         c = self.cfg.train.context
         with torch.no_grad(), self._autocast():
             fake = self._generate(lr, [1])[0]
+        s = self._loss_scale(lr)
         with self._autocast():
-            lr_core = crop(lr[:, 1, :1], c)
+            lr_core = crop(lr[:, 1, :1], c) * s
             # real and generated in ONE forward call (DDP-safe; BN sees a mixed batch)
             logits, _ = self.models["D_s"](torch.cat([lr_core, lr_core]), torch.cat(
-                [crop(hr[:, 1], self.margin), crop(fake, self.margin)]))
+                [crop(hr[:, 1], self.margin) * s, crop(fake, self.margin) * s]))
             real_logit, fake_logit = logits.float().chunk(2)
             loss = discriminator_loss(real_logit, fake_logit)
         self._update("D_s", loss)
@@ -172,7 +183,9 @@ class Trainer:
         lr, hr = self._batch()
         with torch.no_grad(), self._autocast():
             fake3 = self._generate(lr, [0, 1, 2])
-        real3 = [hr[:, i] for i in range(3)]
+        s = self._loss_scale(lr)
+        fake3 = [f * s for f in fake3]
+        real3 = [hr[:, i] * s for i in range(3)]
         lr3 = [lr[:, i] for i in range(3)]
         with self._autocast():
             loss = self.temporal.discriminator_loss(fake3, real3, lr3, self.models["D_t"])
@@ -189,9 +202,10 @@ class Trainer:
             with capture:
                 fakes = self._generate(lr, frames)
             fake3 = fakes if len(fakes) == 3 else [None, fakes[0], None]
-            fake = crop(fake3[1], self.margin)
-            real = crop(hr[:, 1], self.margin)
-            lr_core = crop(lr[:, 1, :1], t.context)
+            s = self._loss_scale(lr)
+            fake = crop(fake3[1], self.margin) * s
+            real = crop(hr[:, 1], self.margin) * s
+            lr_core = crop(lr[:, 1, :1], t.context) * s
             logit, feats_fake = self.models["D_s"](lr_core, fake)
             terms = {"g_ds": t.lambda_ds * generator_adversarial(logit.float()),
                      "g_l1": t.lambda_l1 * l1_loss(fake.float(), real.float())}
@@ -202,8 +216,8 @@ class Trainer:
                 terms["g_feat"] = feature_loss(feats_fake, feats_real, weights)
             if self.temporal.uses_frames:
                 terms["g_t"] = self.temporal.generator_loss(
-                    fake3, [hr[:, i] for i in range(3)], [lr[:, i] for i in range(3)],
-                    self.models.get("D_t"))
+                    [f * s for f in fake3], [hr[:, i] * s for i in range(3)],
+                    [lr[:, i] for i in range(3)], self.models.get("D_t"))
             if self.rr is not None:
                 terms["g_rr"] = self.rr.loss()
         out = {k: float(v.detach()) for k, v in terms.items()}
@@ -246,7 +260,8 @@ class Trainer:
                 add(self._step_dt())
         for i in range(t.k_g):
             add(self._step_g(health and i == t.k_g - 1))
-        idle = {"D_s": t.k_ds == 0, "D_t": t.k_dt == 0}  # e.g. an L1-only control run
+        # e.g. an L1-only control run, or a discriminator warm-up (k_g 0)
+        idle = {"G": t.k_g == 0, "D_s": t.k_ds == 0, "D_t": t.k_dt == 0}
         for name, s in self.scheds.items():
             if not idle.get(name, False):
                 s.step()
@@ -471,6 +486,8 @@ class Trainer:
                 out_of_time = bool(t.time_limit) and self.wall_time >= 60.0 * t.time_limit
                 if it % t.checkpoint_every == 0 or it == until or out_of_time:
                     self.save()
+                if t.keep_every and it % t.keep_every == 0:
+                    self.save(self.out / f"checkpoint.{it}.pt")
                 if out_of_time:
                     p.message(f"time limit of {t.time_limit:g} min reached at iteration {it}")
                     break
