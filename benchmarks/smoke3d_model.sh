@@ -47,7 +47,7 @@ $B dataset --out data/smoke3d_128 --sims 8 --res 128 --factor 4 --frames 60 --di
 # 6. pick the adversarial iteration on the VALIDATION simulations of the split (never the test)
 python benchmarks/heldout_eval.py runs/adv128b/checkpoint.*.pt runs/adv128b \
   runs/l1ctl128 --data data/smoke3d_128 --sims sim_0000,sim_0004 --baselines tricubic \
-  --frames 40-59 --json eval3d/selection.json
+  --frames 45-54 --json eval3d/selection.json
 
 # 7. held-out test simulations (not in any training or validation set), VDB round trip
 $B dataset --out data/heldout3d_128b --sims 1 --res 128 --factor 4 --frames 60 --dim 3 --seed 9100 --vdb
