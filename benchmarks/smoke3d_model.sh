@@ -9,7 +9,7 @@
 # go to runs/, data to data/, reports to eval3d/.
 set -euo pipefail
 B="python -m billow"
-COMMON_FT=(--lossless --amplitude-min 0.5 --amplitude-max 2 --lambda-f 0 --lr 1e-4
+COMMON_FT=(--loss-scale tile --lossless --amplitude-min 0.5 --amplitude-max 2 --lambda-f 0 --lr 1e-4
            --iterations 100000 --no-lr-decay --log-every 25 --val-every 200
            --checkpoint-every 50 --sample-every 0 --tensorboard off --threads 1 --seed 0)
 
@@ -26,7 +26,7 @@ $B dataset --out data/smoke3d_64 --sims 10 --res 64 --factor 4 --frames 48 --dim
 [ -f runs/dwarm/checkpoint.pt ] || $B finetune --base runs/l1only3d.onnx \
   --data data/smoke3d_64 --out runs/dwarm --lossless --temporal dt --lambda-ds 1 \
   --lambda-dt 1 --lambda-f 0 --k-ds 1 --k-dt 1 --k-g 0 --lr 1e-4 --iterations 200 \
-  --val-every 0 --threads 2
+  --val-every 0 --threads 2 --loss-scale tile
 
 # 3. 128^3 training simulations (32^3 -> 128^3, the use case)
 $B dataset --out data/smoke3d_128 --sims 8 --res 128 --factor 4 --frames 60 --dim 3 --seed 300

@@ -201,3 +201,12 @@ def test_keep_every_keeps_numbered_checkpoints(tmp_path, data2d):
     kept = sorted(p.name for p in (tmp_path / "r").glob("checkpoint.*.pt"))
     assert kept == ["checkpoint.2.pt", "checkpoint.4.pt"]
     assert load_checkpoint(tmp_path / "r" / "checkpoint.2.pt")["iteration"] == 2
+
+
+def test_runs_saved_before_loss_scale_keep_raw_densities(tmp_path, data2d):
+    from billow.train import RunConfig
+
+    saved = tiny().to_dict()
+    del saved["train"]["loss_scale"]
+    assert RunConfig.from_dict(saved).train.loss_scale == "off"
+    assert tiny().train.loss_scale == "tile"  # new runs: tile-normalised losses

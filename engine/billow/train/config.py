@@ -110,8 +110,11 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
         try:
+            # runs saved before --loss-scale existed were trained on raw densities: resuming
+            # or fine-tuning them must not switch units silently
+            train = {"loss_scale": "off", **d["train"]}
             return cls(GeneratorConfig(**d["model"]), AugmentConfig(**d["augment"]),
-                       TrainConfig(**d["train"]))
+                       TrainConfig(**train))
         except (KeyError, TypeError) as e:
             raise InputError(f"run config: {e}") from e
 
