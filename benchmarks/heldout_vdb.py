@@ -72,6 +72,8 @@ def main() -> int:
         name = Path(data).name
         for model in a.models:
             mname = Path(model).stem
+            print(f"[heldout_vdb] {name} frames {frames}: {mname} (upres, eval; log {log})",
+                  flush=True)
             up = out / name / mname / "up.####.vdb"
             report = out / name / f"{mname}_report"
             billow("upres", lr, str(up), "--model", model, "--frames", frames, log=log)
