@@ -78,10 +78,31 @@ def sop_settings(card: dict, shape, layout: str = "xyz", input_name: str = "sop_
     }
 
 
+def fixed_frame_scales(card: dict, frame_scales) -> dict:
+    """A card with whole-frame normalisation (`"normalise": "frame"`) turned into fixed
+    factors: the SOP runs the network on its own and cannot compute the statistics of a frame
+    (billow.ops.normalise), so the shot's (s_d, s_v) must be given and are baked in."""
+    if card.get("normalise", "none") != "frame":
+        return card
+    if not frame_scales:
+        raise SystemExit("onnx_for_sop: this model normalises every frame by whole-frame "
+                         "statistics, which the ONNX Inference SOP cannot compute; pass "
+                         "--frame-scales S_D S_V (the billow_density_scale and "
+                         "billow_speed_scale of a `billow upres` output of this shot) or use "
+                         "the billow SOP")
+    s_d, s_v = (float(v) for v in frame_scales)
+    norm = dict(card.get("normalisation", {}))
+    norm["density"] = float(norm.get("density", 1.0)) / s_d
+    norm["velocity"] = float(norm.get("velocity", 1.0)) / s_v
+    return {**card, "normalisation": norm,
+            "output_scale": float(card.get("output_scale", 1.0)) * s_d, "normalise": "none"}
+
+
 def wrap(model_path: Path, out_path: Path, shape=None, layout: str = "xyz",
-         voxel_size: float | None = None, fps: float | None = None) -> dict:
+         voxel_size: float | None = None, fps: float | None = None,
+         frame_scales=None) -> dict:
     """Write the SOP-ready model; return its `sop_settings`."""
-    card = load_card(model_path)
+    card = fixed_frame_scales(load_card(model_path), frame_scales)
     model = onnx.load(str(model_path))
     graph = model.graph
     if len(graph.input) != 1 or len(graph.output) != 1:
@@ -152,12 +173,13 @@ def probe(out_path: Path, shape, layout: str = "xyz") -> None:
     onnx.save(model, str(out_path))
 
 
-def check(model_path: Path, out_path: Path, shape, layout: str, voxel_size, fps) -> float:
+def check(model_path: Path, out_path: Path, shape, layout: str, voxel_size, fps,
+          frame_scales=None) -> float:
     """Largest difference between the wrapped model and the original on random input;
     `shape` is (X, Y, Z) whatever the layout."""
     import onnxruntime as ort
 
-    card = load_card(model_path)
+    card = fixed_frame_scales(load_card(model_path), frame_scales)
     rng = np.random.default_rng(0)
     x = rng.random((1, len(card["inputs"]), *shape), dtype=np.float32)
     ref_sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
@@ -183,6 +205,9 @@ def main(argv=None) -> int:
     ap.add_argument("--voxel-size", type=float, default=None,
                     help="bake world/s -> cells/frame for vel with this voxel size")
     ap.add_argument("--fps", type=float, default=24.0)
+    ap.add_argument("--frame-scales", type=float, nargs=2, metavar=("S_D", "S_V"),
+                    help="for models with whole-frame normalisation: the shot's density and "
+                    "speed scales to bake in (see `billow upres` output metadata)")
     ap.add_argument("--check", action="store_true",
                     help="compare with the original model in ONNX Runtime")
     ap.add_argument("--probe", type=Path, default=None,
@@ -194,13 +219,15 @@ def main(argv=None) -> int:
         probe(args.probe, args.shape, args.layout)
         print(f"onnx_for_sop: wrote the voxel-order probe {args.probe}: its output must equal "
               f"@{'ix' if args.layout == 'xyz' else 'iz'}")
-    settings = wrap(args.model, args.out, args.shape, args.layout, args.voxel_size, args.fps)
+    settings = wrap(args.model, args.out, args.shape, args.layout, args.voxel_size, args.fps,
+                    args.frame_scales)
     print(f"onnx_for_sop: wrote {args.out}")
     print(json.dumps(settings, indent=1))
     if args.check:
         if not args.shape:
             raise SystemExit("onnx_for_sop: --check needs --shape")
-        diff = check(args.model, args.out, args.shape, args.layout, args.voxel_size, args.fps)
+        diff = check(args.model, args.out, args.shape, args.layout, args.voxel_size, args.fps,
+                     args.frame_scales)
         print(f"onnx_for_sop: max difference from the original: {diff:.3g}")
     return 0
 

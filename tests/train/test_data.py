@@ -103,3 +103,31 @@ def test_simulations_are_memory_mapped_once(data2d):
     again = PairedData(data2d).load("sim_0001")  # reuses the decompressed cache
     assert (data2d / ".billow-cache" / "sim_0001" / "stamp").read_text() == stamp
     assert np.array_equal(again["lr_velocity"], arrays["lr_velocity"])
+
+
+def test_sampler_scales_match_whole_frame_normalisation(tmp_path):
+    """The scales a training tile carries are those `billow upres` computes on the whole
+    frame, times the tile's amplitude factor (s_d) and zoom (s_v)."""
+    from billow.ops.normalise import frame_scales
+
+    data = PairedData(make_dataset(tmp_path / "d", dim=2, sims=1, frames=4))
+    plain = AugmentConfig(augment=False, min_density=0.0)
+    lr, hr, sc = TileSampler(data, ["sim_0000"], 8, 2, plain, torch.Generator().manual_seed(0)
+                             ).sample(3, scales=True)
+    assert sc.shape == (3, 3, 2)
+    sim = data.load("sim_0000")
+    table = data.frame_scales("sim_0000")
+    for t in range(4):
+        ref = frame_scales(np.asarray(sim["lr_density"][t], np.float32),
+                           np.moveaxis(np.asarray(sim["lr_velocity"][t], np.float32), 0, -1))
+        assert table[t] == pytest.approx(ref, rel=1e-6)
+    # unaugmented: every tile's scales are a row triple of the table
+    rows = {tuple(np.round(r, 6)) for r in table}
+    assert all(tuple(np.round(r, 6)) in rows for r in sc.reshape(-1, 2).double().numpy())
+    amp = AugmentConfig(min_density=0.0, amplitude_min=0.1, amplitude_max=10.0, lossless=True)
+    lr2, hr2, sc2 = TileSampler(data, ["sim_0000"], 8, 2, amp,
+                                torch.Generator().manual_seed(1)).sample(4, scales=True)
+    # s_d follows the amplitude factor: density / s_d stays within the table's range
+    ratio = (lr2[:, :, 0].amax(dim=(2, 3)) / sc2[..., 0]).numpy()
+    plain_ratio = (lr[:, :, 0].amax(dim=(2, 3)) / sc[..., 0]).numpy()
+    assert ratio.max() < 3 * plain_ratio.max() and ratio.min() > plain_ratio.min() / 3

@@ -10,6 +10,7 @@ from .common import add_progress_argument
 
 def add_parser(sub) -> None:
     from ..sim.pressure import PressureConfig
+    from ..sim.scenes import FAMILIES
     from ..sim.solver import SolverConfig
 
     p = sub.add_parser(
@@ -29,15 +30,22 @@ def add_parser(sub) -> None:
     p.add_argument("--frames", type=int, default=120, help="frames per simulation (default: 120)")
     p.add_argument("--dim", type=int, choices=(2, 3), default=3, help="2D or 3D (default: 3)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the scenes (default: 0)")
-    p.add_argument("--scenes", choices=("random", "obstacle", "jet"), default="random",
+    p.add_argument("--scenes", choices=FAMILIES, default="random",
                    help="scene family: random inflows and velocity sources (the training "
                    "default), or the same with solid obstacles, or with strong sideways jets "
-                   "(for fine-tuning experiments) (default: random)")
+                   "(for fine-tuning experiments), or `mixed`: all of these plus broad scenes "
+                   "spanning thin to saturated density, near-still to fast motion, large "
+                   "fills, obstacles (the training set of the shipped 3D model) "
+                   "(default: random)")
     p.add_argument("--fps", type=float, default=24.0,
                    help="frames per second of the scenes' timing (default: 24)")
     p.add_argument("--lr-sim", action="store_true",
                    help="also simulate each scene independently at low resolution "
                    "(lr_sim_density, lr_sim_velocity)")
+    p.add_argument("--lr-box", action="store_true",
+                   help="also store a second low-res input derived by the plain box average "
+                   "of each cell's high-res cells (lr_box_density, lr_box_velocity); training "
+                   "then draws either derivation")
     p.add_argument("--vdb", action="store_true",
                    help="also write VDB sequences under DIR/vdb/sim_NNNN/ (world/s velocity)")
     p.add_argument("--dry-run", action="store_true",
@@ -58,7 +66,7 @@ def run(args) -> int:
     solver, pressure = from_args(SolverConfig, args), from_args(PressureConfig, args)
     validate_configs(solver, pressure)
     cfg = DatasetConfig(sims=args.sims, res=args.res, factor=args.factor, frames=args.frames,
-                        dim=args.dim, seed=args.seed, lr_sim=args.lr_sim, vdb=args.vdb,
+                        dim=args.dim, seed=args.seed, lr_sim=args.lr_sim, lr_box=args.lr_box, vdb=args.vdb,
                         fps=args.fps, scenes=args.scenes, solver=solver, pressure=pressure)
     cfg.validate()
     if args.dry_run:

@@ -35,6 +35,7 @@ class ModelCard:
     density_norm: float = 1.0
     velocity_norm: float = 1.0
     output_scale: float = 1.0
+    normalise: str = "none"  # "frame": whole-frame input normalisation (billow.ops.normalise)
     up_axis: str = "y"
     bytes_per_output_voxel: float = 256.0  # working memory estimate for --max-memory
     status: str = "release"  # "preview": works end to end but is not yet good; says so on use
@@ -92,6 +93,7 @@ def load_card(model_path: str | Path) -> ModelCard:
             density_norm=float(norm.get("density", 1.0)),
             velocity_norm=float(norm.get("velocity", 1.0)),
             output_scale=float(raw.get("output_scale", 1.0)),
+            normalise=str(raw.get("normalise", "none")),
             up_axis=str(raw.get("up_axis", "y")),
             bytes_per_output_voxel=float(raw.get("bytes_per_output_voxel", 256.0)),
             status=str(raw.get("status", "release")),
@@ -103,6 +105,8 @@ def load_card(model_path: str | Path) -> ModelCard:
     if unknown or not inputs or inputs[0] != "density":
         raise InputError(f"{path}: inputs {list(inputs)} must start with 'density' and use only "
                          f"{', '.join(KNOWN_CHANNELS)}")
+    if card.normalise not in ("none", "frame"):
+        raise InputError(f"{path}: normalise {card.normalise!r} must be 'none' or 'frame'")
     if card.scale < 2 or card.halo < 0:
         raise InputError(f"{path}: scale must be >= 2 and halo >= 0")
     return card

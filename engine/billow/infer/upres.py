@@ -19,6 +19,7 @@ from ..io import GridBuilder, SmokeFrame, Volume, upres_matrix
 from ..io.transform import index_to_world, up_axis_rotation
 from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, upsample
+from ..ops.normalise import frame_scales
 from .art import ShapeMask, velocity_scale_field
 from .card import ModelCard
 from .config import UpresConfig
@@ -51,13 +52,17 @@ def tile_for_memory(card: ModelCard, gigabytes: float, batch: int) -> int:
         tile = nxt
 
 
-def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard) -> np.ndarray:
+def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard,
+            scales: tuple[float, float]) -> np.ndarray:
+    """The network input `(C, *S)`; `scales` (s_d, s_v) divide density and velocity (whole-frame
+    normalisation, (1, 1) for models without it)."""
     channels = []
     for name in card.inputs:
         if name == "density":
-            channels.append(density * card.density_norm)
+            channels.append(density * (card.density_norm / scales[0]))
         elif name.startswith("vel."):
-            channels.append(velocity[..., "xyz".index(name[-1])] * card.velocity_norm)
+            channels.append(velocity[..., "xyz".index(name[-1])]
+                            * (card.velocity_norm / scales[1]))
         else:
             raise InputError(f"model input '{name}' is not supported by this engine yet")
     return np.stack(channels).astype(np.float32)
@@ -75,26 +80,38 @@ def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
     return up[tuple(slice(scale * h, scale * (h + n)) for n in t.shape)]
 
 
-def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int):
+def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int,
+              scales: tuple[float, float]):
     """Yield (tile, high-res core) for one application of the network."""
     tiles = plan_tiles(density.shape, tile)
     if cfg.sparse:
         tiles = occupied_tiles(tiles, density > 0, card.halo)
-    outputs = run_tiles(_inputs(density, velocity, card), run, scale=card.scale,
+    outputs = run_tiles(_inputs(density, velocity, card, scales), run, scale=card.scale,
                         halo=card.halo, tiles=tiles, batch=cfg.batch)
     for t, out in outputs:
-        core = out[0] * card.output_scale
+        core = out[0] * (card.output_scale * scales[0])
         if cfg.detail_blend > 0:
             core = ((1 - cfg.detail_blend) * core
                     + cfg.detail_blend * _tricubic_core(density, t, card.scale))
         yield t, np.maximum(core, 0.0)
 
 
+def input_scales(density: np.ndarray, velocity: np.ndarray | None,
+                 card: ModelCard) -> tuple[float, float]:
+    """(s_d, s_v) of the whole frame for a model whose card says `"normalise": "frame"`, from
+    the velocity BEFORE art direction; (1, 1) otherwise."""
+    if card.normalise != "frame":
+        return 1.0, 1.0
+    return frame_scales(density, velocity)
+
+
 def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelCard,
-                 cfg: UpresConfig, tile: int):
+                 cfg: UpresConfig, tile: int, scales: tuple[float, float] = (1.0, 1.0)):
     """Yield (high-res block, index offset in the final output grid) over the frame, in the
-    network's up-axis index space. `velocity` is the art-directed network input."""
+    network's up-axis index space. `velocity` is the art-directed network input; `scales`
+    the frame's normalisation (`input_scales`)."""
     steps = passes(cfg.scale, card.scale)
+    hi_res = None
     d, v, offset = density.data, velocity, np.array(density.offset)
     for i, step in enumerate(steps):
         if step > 1:
@@ -110,7 +127,9 @@ def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelC
         last = i == len(steps) - 1
         if not last:
             hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
-        for t, core in _one_pass(d, v, run, card, cfg, tile):
+        # a later pass sees the same densities, and speeds `step` x larger in its cells
+        pass_scales = (scales[0], scales[1] * step)
+        for t, core in _one_pass(d, v, run, card, cfg, tile, pass_scales):
             lo = np.array(t.lo) * card.scale
             if last:
                 yield core, tuple(int(x) for x in card.scale * offset + lo)
@@ -167,11 +186,16 @@ def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, ti
         factor = velocity_scale_field(dens.shape, cfg.velocity_scale,
                                       detail_mask(frame, cfg, cache_up))
         vel_in = frame.velocity.data * factor[..., None]
+    scales = input_scales(dens.data, frame.velocity.data if card.needs_velocity else None,
+                          card)
     out_m = upres_matrix(dens.matrix, cfg.scale)
     meta = {"billow_version": __version__, **settings}
+    if card.normalise == "frame":  # what this frame was divided by (reproducibility)
+        meta.update(billow_density_scale=float(scales[0]),
+                    billow_speed_scale=float(scales[1]))
     name = frame.source.get("density", "density")
     density_out = _builder(name, out_m, cache_up, cfg, meta)
-    for block, offset in upres_blocks(dens, vel_in, run, card, cfg, tile):
+    for block, offset in upres_blocks(dens, vel_in, run, card, cfg, tile, scales):
         _paste(density_out, name, block, offset, out_m, cache_up)
     grids = [density_out]
     wanted = [w.strip() for w in cfg.pass_through.split(",") if w.strip()]

@@ -6,7 +6,13 @@ side gives exactly the whole-volume voxels of its core (DESIGN.md "Tiling withou
 - `PaperGenerator`: App. A.1 verbatim: nearest-neighbour x2 x2 first, four residual blocks of
   5^D convolutions at full high resolution, BN except in the last block, ReLU output.
   About 3.2 M multiply-adds per output voxel in 3D; kept for comparison.
-- `FastGenerator` (default): the same inputs, but all heavy convolutions run at LOW resolution
+- `SmoothGenerator` ("smooth", the shipped 3D model since issue 17): the low-res trunk of
+  `FastGenerator`, but up-sampled by resize-convolutions (trilinear x2, 3^D conv, ReLU,
+  trilinear x2, 3^D conv, ReLU, 1^D conv) instead of sub-voxel shuffles. A shuffle gives
+  every one of the 4^D sub-voxel phases its own weights, and a short training leaves a fixed
+  per-phase offset: the 4-voxel lattice of dots and the stair-stepped edges seen on smoke
+  billow did not simulate. Resize-convolutions share one set of weights over all phases.
+- `FastGenerator`: the same inputs, but all heavy convolutions run at LOW resolution
   (EDSR-style residual trunk, no BN anywhere, so inference cannot depend on batch statistics);
   two late sub-voxel shuffles (x2, a small 3^D conv at x2, x2) produce a residual that is added
   to the linearly interpolated low-res density (aligned with the cell centres), then ReLU.
@@ -35,8 +41,10 @@ FACTOR = 4
 class GeneratorConfig:
     """Generator architecture (saved with every run and in every model card)."""
 
-    generator: str = option("fast", "generator architecture: 'fast' (low-res trunk, late "
-                            "sub-voxel shuffle) or 'paper' (App. A.1)", choices=("fast", "paper"))
+    generator: str = option("fast", "generator architecture: 'smooth' (low-res trunk, "
+                            "resize-convolution up-sampling: no 4-voxel lattice), 'fast' "
+                            "(low-res trunk, late sub-voxel shuffle) or 'paper' (App. A.1)",
+                            choices=("fast", "smooth", "paper"))
     dim: int = option(3, "spatial dimensions of the data", choices=(2, 3))
     use_velocity: bool = option(True, "feed the low-res velocity to the generator (Sec. 3.3.3)")
     use_vorticity: bool = option(False, "also feed the vorticity, derived inside the network "
@@ -45,7 +53,12 @@ class GeneratorConfig:
                                    "multiplied by this inside the network")
     width: int = option(64, "fast generator: channels of the low-res trunk")
     blocks: int = option(4, "fast generator: residual blocks of the low-res trunk")
-    mid_channels: int = option(16, "fast generator: channels after the first x2 shuffle")
+    mid_channels: int = option(16, "fast/smooth generator: channels at 2x resolution")
+    fine_channels: int = option(8, "smooth generator: channels at 4x resolution")
+    normalise: str = option("none", "input normalisation: 'frame' divides density and velocity "
+                            "by whole-frame statistics (billow.ops.normalise) and multiplies "
+                            "the density back, so the model works at any density amplitude "
+                            "and speed; 'none' feeds raw values", choices=("none", "frame"))
 
     @property
     def in_channels(self) -> int:
@@ -215,8 +228,63 @@ class FastGenerator(nn.Module):
         return chains
 
 
+def _upsample2(x: torch.Tensor) -> torch.Tensor:
+    return upsample_linear(x, 2)
+
+
+class SmoothGenerator(nn.Module):
+    """Low-res trunk -> C -> [trilinear x2 -> C -> ReLU] x2 -> 1x1 C, + linear base, ReLU."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, w, m, q = cfg.dim, cfg.width, cfg.mid_channels, cfg.fine_channels
+        conv = _conv(d)
+        self.fields = _InputFields(cfg)
+        self.head = conv(self.fields.channels, w, 3, padding=1)
+        self.trunk = nn.ModuleList([_ResBlock(d, w) for _ in range(cfg.blocks)])
+        self.to_mid = conv(w, m, 3, padding=1)
+        self.up1 = conv(m, m, 3, padding=1)
+        self.up2 = conv(m, q, 3, padding=1)
+        self.out = conv(q, 1, 1)
+        # start as the interpolated base: the residual branch begins at zero
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Halo in low-res cells: head + 2 per block + to_mid (1 cell each); then the two
+        linear x2 with their 3^D convs reach 2 more cells, counted as the cell index of
+        the farthest input that changes an output voxel (a linear x2 of cell i reads i +- 1;
+        the x2 conv and the second linear x2 reach one cell further; the x4 conv stays
+        inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
+        it); plus the vorticity stencil. The linear base only reaches 1 low-res cell."""
+        return 1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.head(self.fields(x)))
+        for block in self.trunk:
+            h = block(h)
+        r = F.relu(self.up1(_upsample2(self.to_mid(h))))
+        r = self.out(F.relu(self.up2(_upsample2(r))))
+        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+
+    def rr_chains(self):
+        ident = lambda t: t
+        chains = [[(self.head, ident)]]
+        for i, b in enumerate(self.trunk):
+            act = F.relu if i == 0 else ident
+            chains.append([(b.c1, act), (b.c2, F.relu)])
+        chains.append([(self.to_mid, ident if self.trunk else F.relu)])
+        chains.append([(self.out, F.relu)])  # input: ReLU(up2(...))
+        return chains
+
+
+GENERATORS = {"fast": FastGenerator, "smooth": SmoothGenerator, "paper": PaperGenerator}
+
+
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
-    return (FastGenerator if cfg.generator == "fast" else PaperGenerator)(cfg)
+    return GENERATORS[cfg.generator](cfg)
 
 
 def generator_from_kwargs(**fields) -> nn.Module:

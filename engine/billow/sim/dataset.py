@@ -52,6 +52,10 @@ UNITS = {"velocity": "cells of its own grid per frame",
          "density": "dimensionless, inflow value 1"}
 ARRAYS = ("hr_density", "hr_velocity", "lr_density", "lr_velocity")
 LR_SIM_ARRAYS = ("lr_sim_density", "lr_sim_velocity")
+# a second derivation of the low-res input: the plain f^D box average of each low-res cell's
+# high-res cells (what many tools' "resample to a coarser voxel size" does). Training on both
+# keeps the model from learning to undo one exact blur (issue 17).
+LR_BOX_ARRAYS = ("lr_box_density", "lr_box_velocity")
 
 
 @dataclass
@@ -63,6 +67,7 @@ class DatasetConfig:
     dim: int = 3
     seed: int = 0
     lr_sim: bool = False
+    lr_box: bool = False
     vdb: bool = False
     fps: float = 24.0
     scenes: str = "random"  # scene family, see scenes.random_scene
@@ -110,7 +115,8 @@ def manifest_header(cfg: DatasetConfig) -> dict:
         "lr_res": cfg.lr_res, "frames": cfg.frames, "dt": 1.0, "scenes": cfg.scenes,
         "blur_sigma": blur_sigma(cfg.factor), "units": UNITS, "up_axis": "y", "seed": cfg.seed,
         "sims": [], "created_by": f"billow {__version__}", "fps": cfg.fps,
-        "settings": {"lr_sim": cfg.lr_sim, "solver": dataclasses.asdict(cfg.solver),
+        "settings": {"lr_sim": cfg.lr_sim, **({"lr_box": True} if cfg.lr_box else {}),
+                     "solver": dataclasses.asdict(cfg.solver),
                      "pressure": dataclasses.asdict(cfg.pressure)},
     }
 
@@ -145,6 +151,8 @@ def is_complete(path: Path, cfg: DatasetConfig) -> bool:
             "lr_velocity": (cfg.frames, cfg.dim, *cfg.lr_res)}
     if cfg.lr_sim:
         want.update(lr_sim_density=want["lr_density"], lr_sim_velocity=want["lr_velocity"])
+    if cfg.lr_box:
+        want.update(lr_box_density=want["lr_density"], lr_box_velocity=want["lr_velocity"])
     return all(tuple(shapes.get(k, ())) == v for k, v in want.items())
 
 
@@ -155,6 +163,15 @@ def _derive_low(density: torch.Tensor, velocity: torch.Tensor, factor: int):
     return lr_d, lr_v
 
 
+def _box_low(density: torch.Tensor, velocity: torch.Tensor, factor: int):
+    """The f^D box average of each low-res cell's high-res cells (velocity in low-res
+    cells per frame)."""
+    pool = torch.nn.functional.avg_pool2d if density.dim() == 2 else \
+        torch.nn.functional.avg_pool3d
+    return (pool(density[None, None], factor)[0, 0],
+            pool(velocity[None], factor)[0] / factor)
+
+
 def simulate_pair(cfg: DatasetConfig, scene: Scene, *, on_frame=None, vdb_dir: Path | None = None,
                   label: str = "sim") -> dict[str, np.ndarray]:
     """Simulate `scene` and return the arrays of one sim file (float16)."""
@@ -162,13 +179,16 @@ def simulate_pair(cfg: DatasetConfig, scene: Scene, *, on_frame=None, vdb_dir: P
                 cfg.pressure)
     lr_domain = Domain(tuple(cfg.lr_res), scene.boundaries, cfg.fps)
     lo = Solver(lr_domain, scene, cfg.solver, cfg.pressure) if cfg.lr_sim else None
-    out = {k: [] for k in ARRAYS + (LR_SIM_ARRAYS if lo else ())}
+    out = {k: [] for k in ARRAYS + (LR_SIM_ARRAYS if lo else ())
+           + (LR_BOX_ARRAYS if cfg.lr_box else ())}
     for t in range(cfg.frames):
         st = hr.advance_frame()
         check_finite(hr, f"{label}, high-res frame {t + 1}")
         d, v = hr.density(), hr.velocity()
         lr_d, lr_v = _derive_low(d, v, cfg.factor)
         frame = {"hr_density": d, "hr_velocity": v, "lr_density": lr_d, "lr_velocity": lr_v}
+        if cfg.lr_box:
+            frame["lr_box_density"], frame["lr_box_velocity"] = _box_low(d, v, cfg.factor)
         if lo is not None:
             lo.advance_frame()
             check_finite(lo, f"{label}, low-res simulation frame {t + 1}")

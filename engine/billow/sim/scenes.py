@@ -17,7 +17,7 @@ from ..errors import InputError
 from .sources import DensitySource, Noise, Shape, VelocitySource
 
 PRESETS = ("plume", "jet", "obstacle")
-FAMILIES = ("random", "obstacle", "jet")  # randomised scene families of `billow dataset --scenes`
+FAMILIES = ("random", "obstacle", "jet", "mixed")  # randomised families of `billow dataset --scenes`
 
 
 @dataclass
@@ -81,6 +81,8 @@ def random_scene(seed: int, dim: int = 3, family: str = "random") -> Scene:
     """
     if family not in FAMILIES:
         raise InputError(f"unknown scene family '{family}' (choose {', '.join(FAMILIES)})")
+    if family == "mixed":
+        return mixed_scene(seed, dim)
     rng = random.Random(seed)
 
     def pos(lo=0.15, hi=0.85):
@@ -139,3 +141,85 @@ def random_scene(seed: int, dim: int = 3, family: str = "random") -> Scene:
         obstacles.append(Shape(kind, tuple(c), (size[0],) * 3 if kind == "sphere" else size))
     return Scene(f"obstacle_{seed}", dens, vels, obstacles=obstacles,
                  buoyancy=(buoy[0], max(buoy[1], 0.3), 0.0), vorticity=vort)
+
+
+def mixed_scene(seed: int, dim: int = 3) -> Scene:
+    """The broad training family (issue 17): each seed draws one of the reference scene
+    (`random`, Sec. 3.4.1), `obstacle`, `jet`, or a `broad` scene whose parameters span what
+    production caches hold and the reference generator never made: inflow density from thin
+    (0.05) to saturated (1, log-uniform), large initial fills that then drift almost still,
+    inflows from small wisps to a quarter of the domain, velocity sources from near-still to
+    fast (up to ~1.5 world/s, about 1.5 low-res cells per frame at 96^3 and 24 fps), buoyancy
+    on or off, obstacles in 40% of the scenes. A model trained on one family learns that
+    family's amplitudes and speeds; this one is meant to make amplitude and speed irrelevant."""
+    rng = random.Random(seed * 31 + 5)
+    kind = rng.choices(("random", "obstacle", "jet", "broad"), weights=(3, 2, 1, 4))[0]
+    if kind != "broad":
+        scene = random_scene(seed, dim, kind)
+        scale = math.exp(rng.uniform(math.log(0.05), 0.0))  # density amplitude
+        for d in scene.density_sources:
+            d.value *= scale
+        scene.name = f"mixed_{kind}_{seed}"
+        return scene
+
+    def pos(lo=0.15, hi=0.85):
+        c = [rng.uniform(lo, hi) for _ in range(3)]
+        if dim == 2:
+            c[2] = 0.5
+        return c
+
+    value = math.exp(rng.uniform(math.log(0.05), 0.0))
+    dens = []
+    if rng.random() < 0.5:  # a large fill at the start, left to drift (dense slow smoke)
+        c = pos(0.35, 0.65)
+        c[1] = rng.uniform(0.25, 0.5)
+        half = tuple(rng.uniform(0.12, 0.3) for _ in range(3))
+        noise = Noise(scale=rng.uniform(0.02, 0.12), octaves=rng.randint(2, 4),
+                      amount=rng.uniform(0.2, 1.0), speed=rng.uniform(0.0, 0.5),
+                      seed=rng.randrange(2 ** 31))
+        dens.append(DensitySource(Shape(rng.choice(("sphere", "box")), tuple(c), half),
+                                  value, noise, 0, rng.randint(1, 6)))
+    for _ in range(rng.randint(0 if dens else 1, 3)):
+        c = pos()
+        c[1] = rng.uniform(0.05, 0.5)
+        r = math.exp(rng.uniform(math.log(0.02), math.log(0.15)))
+        kind_s = rng.choice(("sphere", "box"))
+        size = (r,) * 3 if kind_s == "sphere" else tuple(r * rng.uniform(0.5, 1.5)
+                                                          for _ in range(3))
+        noise = Noise(scale=rng.uniform(0.02, 0.12), octaves=rng.randint(1, 4),
+                      amount=rng.uniform(0.0, 1.0), speed=rng.uniform(0.0, 1.5),
+                      seed=rng.randrange(2 ** 31))
+        start = rng.randrange(0, 10)
+        end = None if rng.random() < 0.7 else start + rng.randrange(3, 40)
+        dens.append(DensitySource(Shape(kind_s, tuple(c), size),
+                                  value * rng.uniform(0.5, 1.0), noise, start, end))
+    speed_scale = math.exp(rng.uniform(math.log(0.02), math.log(1.5)))
+    vels = []
+    for _ in range(rng.randint(0, 5)):
+        theta = rng.uniform(0, 2 * math.pi)
+        phi = rng.uniform(-0.5 * math.pi, 0.5 * math.pi) if dim == 3 else 0.0
+        sp = speed_scale * rng.uniform(0.3, 1.0)
+        v = (sp * math.cos(theta) * math.cos(phi), sp * math.sin(theta) * math.cos(phi),
+             sp * math.sin(phi))
+        r = rng.uniform(0.03, 0.12)
+        start = rng.randrange(0, 30)
+        vels.append(VelocitySource(Shape("sphere", tuple(pos()), (r,) * 3), v, start,
+                                   start + rng.randrange(3, 60)))
+    if rng.random() < 0.3:
+        buoy = (0.0, 0.0, 0.0)
+    else:
+        g = math.exp(rng.uniform(math.log(0.02), math.log(1.0)))
+        buoy = (g * rng.uniform(-0.3, 0.3), g, 0.0)
+    obstacles = []
+    if rng.random() < 0.4:
+        for _ in range(rng.randint(1, 3)):
+            c = pos(0.15, 0.85)
+            c[1] = rng.uniform(0.3, 0.85)
+            k = rng.choice(("sphere", "box"))
+            size = tuple(rng.uniform(0.04, 0.18) for _ in range(3))
+            obstacles.append(Shape(k, tuple(c), (size[0],) * 3 if k == "sphere" else size))
+    vort = rng.choice((0.0, rng.uniform(0.02, 0.15)))
+    sides = rng.choice(("wall wall open open wall wall", "open open open open open open",
+                        "wall wall wall open wall wall"))
+    return Scene(f"mixed_broad_{seed}", dens, vels, obstacles=obstacles, buoyancy=buoy,
+                 vorticity=vort, boundaries=sides)

@@ -48,6 +48,10 @@ class AugmentConfig:
                                   "high-res alike (log-uniform; density is passive, so the pair "
                                   "stays consistent and the generator learns any density units)")
     amplitude_max: float = option(1.0, "largest density factor (equal to --amplitude-min: off)")
+    box_input: float = option(0.0, "probability of drawing a tile's low-res input from the box-"
+                              "averaged derivation (data made with `billow dataset --lr-box`) "
+                              "instead of the blur-and-sample one: the model must not learn to "
+                              "undo one exact blur")
     min_density: float = option(0.02, "reject tiles whose low-res mean density is below this "
                                 "(Sec. 3.4.1); no fallback to empty tiles")
 

@@ -146,6 +146,8 @@ class RunConfig:
         a = self.augment
         if a.amplitude_min <= 0 or a.amplitude_min > a.amplitude_max:
             raise InputError("--amplitude-min/--amplitude-max: need 0 < min <= max")
+        if not 0.0 <= a.box_input <= 1.0:
+            raise InputError(f"--box-input {a.box_input}: a probability in [0, 1]")
         if t.temporal in ("l2", "dt") and t.context < 1:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
         self.train.feature_weights()
@@ -173,6 +175,13 @@ PRESETS: dict[str, dict] = {
     "fast-3d": {"generator": "fast", "dim": 3, "iterations": 20000, "batch": 4, "tile": 16,
                 "k_ds": 1, "k_dt": 1, "k_g": 1, "d_norm": "sn", "d_lr_scale": 2.0,
                 "lambda_f": PAPER_LAMBDA_F_3D},
+    # the shipped 3D model since issue 17: resize-convolution up-sampling (no lattice),
+    # whole-frame normalisation (any density amplitude and speed), both low-res derivations
+    "smooth-3d": {"generator": "smooth", "dim": 3, "width": 32, "blocks": 3,
+                  "mid_channels": 16, "fine_channels": 8, "normalise": "frame",
+                  "iterations": 100000, "batch": 4, "tile": 8, "k_ds": 1, "k_dt": 1, "k_g": 1,
+                  "d_norm": "sn", "d_lr_scale": 2.0, "lambda_f": "0", "box_input": 0.5,
+                  "loss_scale": "tile"},
     # a few minutes on a laptop CPU: small trunk, small tiles
     "cpu-small": {"generator": "fast", "dim": 2, "width": 32, "blocks": 2, "mid_channels": 8,
                   "iterations": 2000, "batch": 8, "tile": 8, "k_ds": 1, "k_dt": 1, "k_g": 1,

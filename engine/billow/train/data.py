@@ -37,6 +37,7 @@ from .augment import (
 
 FORMAT = "billow-pairs/1"
 ARRAYS = ("lr_density", "lr_velocity", "hr_density")
+BOX_ARRAYS = ("lr_box_density", "lr_box_velocity")  # optional second low-res derivation
 
 
 def _npz_headers(path: Path) -> dict[str, tuple]:
@@ -71,6 +72,7 @@ class SimInfo:
     id: str
     file: Path
     frames: int
+    has_box: bool = False
 
 
 class PairedData:
@@ -111,6 +113,7 @@ class PairedData:
         for entry in sims:
             self._add(entry, manifest)
         self._maps: dict[str, dict[str, np.ndarray]] = {}
+        self._scales: dict[tuple[str, str], np.ndarray] = {}
         self._cache_root: Path | None = None
 
     def _add(self, entry, manifest: Path) -> None:
@@ -139,7 +142,9 @@ class PairedData:
             raise InputError(f"{path}: {frames} frames; training needs at least 3")
         if sid in self.sims:
             raise InputError(f"{manifest}: simulation id '{sid}' listed twice")
-        self.sims[sid] = SimInfo(sid, path, frames)
+        has_box = all(k in heads and tuple(heads[k]) == tuple(heads[k.replace("_box", "")])
+                      for k in BOX_ARRAYS)
+        self.sims[sid] = SimInfo(sid, path, frames, has_box)
 
     def _cache_dir(self) -> Path:
         """Where the decompressed arrays live: DIR/.billow-cache if writable, else a folder
@@ -165,23 +170,40 @@ class PairedData:
         if sid in self._maps:
             return self._maps[sid]
         info = self.sims[sid]
+        names = ARRAYS + (BOX_ARRAYS if info.has_box else ())
         folder = self._cache_dir() / sid
         st = info.file.stat()
-        stamp = f"{st.st_size}-{st.st_mtime_ns}"
+        stamp = f"{st.st_size}-{st.st_mtime_ns}-{len(names)}"
         stamp_file = folder / "stamp"
         try:
             if not (stamp_file.is_file() and stamp_file.read_text() == stamp):
                 folder.mkdir(parents=True, exist_ok=True)
                 with np.load(info.file) as z:
-                    for k in ARRAYS:
+                    for k in names:
                         tmp = folder / f".{k}.tmp-{os.getpid()}.npy"
                         np.save(tmp, np.asarray(z[k], np.float16))
                         os.replace(tmp, folder / f"{k}.npy")
                 stamp_file.write_text(stamp)
-            self._maps[sid] = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ARRAYS}
+            self._maps[sid] = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in names}
         except (OSError, ValueError, zipfile.BadZipFile) as e:
             raise InputError(f"{info.file}: cannot read ({e})") from e
         return self._maps[sid]
+
+    def frame_scales(self, sid: str, prefix: str = "lr") -> np.ndarray:
+        """(T, 2) whole-frame normalisation scales (s_d, s_v) of each low-res frame of one
+        simulation (`billow.ops.normalise`), from the `prefix` derivation ("lr" or "lr_box"):
+        the same numbers `billow upres` computes on a frame of a cache."""
+        key = (sid, prefix)
+        if key not in self._scales:
+            from ..ops.normalise import frame_scales
+
+            sim = self.load(sid)
+            d, v = sim[f"{prefix}_density"], sim[f"{prefix}_velocity"]
+            self._scales[key] = np.array([
+                frame_scales(np.asarray(d[t], np.float32),
+                             np.moveaxis(np.asarray(v[t], np.float32), 0, -1))
+                for t in range(d.shape[0])])
+        return self._scales[key]
 
     def split(self, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
         """(training ids, validation ids), split by simulation with a seeded permutation."""
@@ -207,7 +229,8 @@ class TileSampler:
     """Random augmented training tiles; all randomness comes from `generator` (checkpointed)."""
 
     def __init__(self, data: PairedData, sim_ids: list[str], tile: int, context: int,
-                 augment: AugmentConfig, generator: torch.Generator, max_tries: int = 500):
+                 augment: AugmentConfig, generator: torch.Generator, max_tries: int = 500,
+                 relative_density: bool = False):
         if not sim_ids:
             raise InputError(f"{data.root}: no simulations to sample from")
         n = tile + 2 * context
@@ -216,6 +239,9 @@ class TileSampler:
                              f"does not fit the low-res size {data.lr_res}")
         self.data, self.ids, self.tile, self.context = data, list(sim_ids), tile, context
         self.cfg, self.gen, self.max_tries = augment, generator, max_tries
+        # models with whole-frame normalisation: --min-density is relative to the frame's
+        # density scale s_d, so thin smoke is sampled as often as dense smoke
+        self.relative_density = relative_density
         self.rejected = 0
 
     def _centre(self, m: torch.Tensor) -> torch.Tensor | None:
@@ -247,6 +273,10 @@ class TileSampler:
                 misfits += 1
                 continue
             sim = self.data.load(sid)
+            prefix = "lr"
+            if self.cfg.augment and self.cfg.box_input > 0 and info.has_box and float(
+                    torch.rand(1, generator=self.gen)) < self.cfg.box_input:
+                prefix = "lr_box"
             # read only the low-res cells the rotated tile touches (+1 for interpolation)
             ext = (m.abs().sum(dim=1) * n / 2.0).tolist()
             box = [(max(0, math.floor(c_ - e - 0.5) - 1), min(size, math.ceil(c_ + e - 0.5) + 2))
@@ -256,18 +286,25 @@ class TileSampler:
             lr_box = tuple(slice(a, b) for a, b in box)
             hr_box = tuple(slice(f * a, f * b) for a, b in box)
             grid = tile_grid(m, centre - lo, n, 1, shape)
-            rho = resample(_read(sim["lr_density"], slice(t - 1, t + 2), lr_box), grid)
+            rho = resample(_read(sim[f"{prefix}_density"], slice(t - 1, t + 2), lr_box), grid)
             core = rho[(1,) + (slice(c, n - c),) * d] if c else rho[1]
-            if float(core.mean()) < self.cfg.min_density:
+            unit = float(self.data.frame_scales(sid, prefix)[t, 0]) if self.relative_density \
+                else 1.0
+            if float(core.mean()) < self.cfg.min_density * unit:
                 self.rejected += 1
                 continue
-            vel = _read(sim["lr_velocity"], slice(t - 1, t + 2), (slice(None),) + lr_box)
+            vel = _read(sim[f"{prefix}_velocity"], slice(t - 1, t + 2), (slice(None),) + lr_box)
             vel = torch.stack([resample(vel[i], grid, m) for i in range(3)])  # (3, D, *s)
             hr = resample(_read(sim["hr_density"], slice(t - 1, t + 2), hr_box),
                           tile_grid(m, centre - lo, n, f, shape))
             a = random_amplitude(self.cfg, self.gen)  # after the density test: same tiles
             lr = torch.cat([a * rho.unsqueeze(1), vel], dim=1)
-            return lr, a * hr.unsqueeze(1)
+            scales = torch.from_numpy(self.data.frame_scales(sid, prefix)[t - 1:t + 2].copy())
+            # the amplitude factor scales s_d with the density; a zoom scales speeds, so s_v
+            # follows it (|det M|^(1/D) is the zoom, rotations and flips keep it)
+            zoom = float(abs(torch.linalg.det(m.double()))) ** (-1.0 / d)
+            scales = scales * torch.tensor([a, zoom], dtype=scales.dtype)
+            return lr, a * hr.unsqueeze(1), scales.float()
         if misfits > self.max_tries // 2:
             raise InputError(f"{self.data.root}: a rotated, zoomed tile of {n} low-res cells "
                              f"(tile + 2 x context) rarely fits the low-res size "
@@ -276,7 +313,10 @@ class TileSampler:
                          f"density >= {self.cfg.min_density} in {self.max_tries} tries; lower "
                          "--min-density or --tile, or check the data")
 
-    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """lr (N, 3, 1 + D, *s) and hr (N, 3, 1, *S) for frames t-1, t, t+1, with context."""
+    def sample(self, batch: int, scales: bool = False):
+        """lr (N, 3, 1 + D, *s) and hr (N, 3, 1, *S) for frames t-1, t, t+1, with context;
+        with `scales`, also the whole-frame normalisation scales (N, 3, 2) = (s_d, s_v) of
+        each tile's three frames (what inference would compute on those frames)."""
         items = [self._one() for _ in range(batch)]
-        return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items])
+        out = torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items])
+        return (*out, torch.stack([i[2] for i in items])) if scales else out

@@ -91,6 +91,9 @@ def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
         # what the host multiplies the channels by: nothing; the model scales velocity by
         # model.velocity_scale and derives vorticity itself
         "normalisation": {"density": 1.0, "velocity": 1.0},
+        # "frame": the host divides density and velocity by whole-frame statistics and
+        # multiplies the output back (billow.ops.normalise); an allowed value, never code
+        "normalise": m.normalise,
         "output_scale": 1.0,
         "up_axis": "y",
         "velocity_units": "low-res cells per frame",

@@ -37,6 +37,21 @@ Method = Callable[[torch.Tensor], torch.Tensor]  # (T, C, *s) low-res -> (T, *S)
 def generator_method(g: torch.nn.Module, batch: int = 4) -> Method:
     """A generator as a method: whole frames, `batch` at a time, in inference mode."""
     g = g.eval()
+    cfg = getattr(g, "cfg", None)
+    if cfg is not None and cfg.normalise == "frame":
+        from ..ops.normalise import frame_scales
+
+        @torch.no_grad()
+        def run_normalised(x: torch.Tensor) -> torch.Tensor:
+            out = []
+            for frame in x:  # whole frames: each one's own scales, as `billow upres`
+                s_d, s_v = frame_scales(frame[0].numpy(),
+                                        np.moveaxis(frame[1:].numpy(), 0, -1))
+                y = g(torch.cat([frame[:1] / s_d, frame[1:] / s_v])[None])[0, 0]
+                out.append(y * s_d)
+            return torch.stack(out)
+
+        return run_normalised
 
     @torch.no_grad()
     def run(x: torch.Tensor) -> torch.Tensor:

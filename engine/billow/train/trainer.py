@@ -88,8 +88,9 @@ class Trainer:
 
         self.train_ids, self.val_ids = self.data.split(t.val_fraction, t.seed)
         self.gen = torch.Generator().manual_seed(t.seed + 1000 * self.rank)
+        self.relative = cfg.model.normalise == "frame"
         self.sampler = TileSampler(self.data, self.train_ids, t.tile, t.context, cfg.augment,
-                                   self.gen)
+                                   self.gen, relative_density=self.relative)
         hr_tile = t.tile * self.data.factor
         self.G = build_generator(cfg.model).to(self.device)
         self.D_s = SpatialDiscriminator(cfg.model.dim, hr_tile, self.data.factor,
@@ -142,15 +143,24 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _batch(self):
-        lr, hr = self.sampler.sample(self.cfg.train.batch)
+        lr, hr, sc = self.sampler.sample(self.cfg.train.batch, scales=True)
+        self._scales = sc.to(self.device)
         return lr.to(self.device), hr.to(self.device)
 
-    def _generate(self, lr: torch.Tensor, frames) -> list[torch.Tensor]:
-        """G on frames `frames` of lr (N, 3, C, *s), batched in one call."""
+    def _generate(self, lr: torch.Tensor, frames, scales: torch.Tensor | None = None
+                  ) -> list[torch.Tensor]:
+        """G on frames `frames` of lr (N, 3, C, *s), batched in one call, in raw density
+        units: with `--normalise frame` each frame's input is divided by its whole-frame
+        scales (N, 3, 2) and the output multiplied back, exactly as `billow upres` does."""
         n = lr.shape[0]
         x = torch.cat([lr[:, i] for i in frames])
-        out = self.models["G"](x)
-        return list(out.split(n))
+        if self.cfg.model.normalise != "frame":
+            return list(self.models["G"](x).split(n))
+        sc = self._scales if scales is None else scales
+        sc = torch.cat([sc[:, i] for i in frames]).reshape(-1, 2, *([1] * (x.dim() - 2)))
+        s_d, s_v = sc[:, :1], sc[:, 1:]
+        x = torch.cat([x[:, :1] / s_d, x[:, 1:] / s_v], dim=1)
+        return list((self.models["G"](x) * s_d).split(n))
 
     def _loss_scale(self, lr: torch.Tensor) -> torch.Tensor | float:
         """Factor on every density the losses see for these tiles (--loss-scale): one per
@@ -295,12 +305,13 @@ class Trainer:
             return None
         plain = AugmentConfig(augment=False, min_density=self.cfg.augment.min_density)
         sampler = TileSampler(self.data, self.val_ids, t.tile, t.context, plain,
-                              torch.Generator().manual_seed(t.seed + 7))
+                              torch.Generator().manual_seed(t.seed + 7),
+                              relative_density=self.relative)
         self.G.eval()
         total = 0.0
         for _ in range(t.val_batches):
-            lr, hr = sampler.sample(t.batch)
-            fake = self.G(lr[:, 1].to(self.device))
+            lr, hr, sc = sampler.sample(t.batch, scales=True)
+            fake = self._generate(lr.to(self.device), [1], sc.to(self.device))[0]
             total += float(l1_loss(crop(fake, self.margin), crop(hr[:, 1].to(self.device),
                                                                   self.margin)))
         self.G.train()
@@ -345,10 +356,11 @@ class Trainer:
         # its own fixed generator: samples never shift the training draws
         ids = self.val_ids or self.train_ids
         plain = AugmentConfig(augment=False, min_density=self.cfg.augment.min_density)
-        lr, hr = TileSampler(self.data, ids, self.cfg.train.tile, self.cfg.train.context, plain,
-                             torch.Generator().manual_seed(self.cfg.train.seed + 11)).sample(1)
+        lr, hr, sc = TileSampler(self.data, ids, self.cfg.train.tile, self.cfg.train.context,
+                                 plain, torch.Generator().manual_seed(self.cfg.train.seed + 11),
+                                 relative_density=self.relative).sample(1, scales=True)
         self.G.eval()
-        fake = self.G(lr[:, 1].to(self.device)).float().cpu()
+        fake = self._generate(lr.to(self.device), [1], sc.to(self.device))[0].float().cpu()
         self.G.train()
         up = torch.nn.functional.interpolate(lr[:, 1, :1], scale_factor=self.data.factor)
         imgs = [up[0, 0], fake[0, 0], hr[0, 1, 0]]
