@@ -20,7 +20,12 @@ from ..errors import InputError, OutputError
 from ..io.atomic import atomic_path
 from ..io.sequence import FramePattern, resolve_frames
 from ..progress import Progress
-from .common import add_frames_argument, add_progress_argument, input_output_frames
+from .common import (
+    add_frames_argument,
+    add_progress_argument,
+    input_output_frames,
+    refuse_overwriting_inputs,
+)
 
 _ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp", ".exr")
 
@@ -184,6 +189,7 @@ def run(args) -> int:
         raise InputError(f"{args.out}: without --background the output is RGBA; "
                          f"{jobs[0][2].suffix or 'this format'} has no alpha (use .png)")
     plates = _plates(args.background, jobs)
+    refuse_overwriting_inputs([j[2] for j in jobs], [args.texture, *(plates or [])])
     _check_sizes(jobs, plates)
     texture = read_texture(args.texture)
     device = None

@@ -15,6 +15,8 @@ import numpy as np
 
 from ..errors import BillowError, InputError
 from ..io import ReadOptions, read_smoke_frame, write_vdb
+from ..io.atomic import remove_stale_temporaries
+from ..io.vdb import vdb_complete
 from ..progress import Progress
 from .card import ModelCard
 from .config import UpresConfig
@@ -39,8 +41,19 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                    cfg: UpresConfig, opt: ReadOptions, *, progress_mode: str = "auto",
                    skip_existing: bool = False, settings: dict | None = None) -> int:
     """Run `jobs` (frame, input, output); returns the number of frames written."""
+    redo = []
+    for folder in sorted({j[2].parent for j in jobs}):
+        remove_stale_temporaries(folder, {j[2].name for j in jobs})
     if skip_existing:
-        jobs = [j for j in jobs if not j[2].exists()]
+        kept = []
+        for j in jobs:
+            damage = vdb_complete(j[2]) if j[2].exists() else "missing"
+            if damage is None:
+                continue  # finished and complete: keep it
+            if damage != "missing":
+                redo.append(f"{j[2]}: {damage}")
+            kept.append(j)
+        jobs = kept
     tile = tile_for_memory(card, cfg.max_memory, cfg.batch) if cfg.max_memory else cfg.tile
     if tile < 1:
         raise InputError(f"--tile must be >= 1, got {tile}")
@@ -58,6 +71,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     written = 0
     with Progress(len(jobs), "upres", progress_mode) as progress, \
             ThreadPoolExecutor(max_workers=1) as pool:
+        for text in redo:
+            progress.warn(f"{text}; upres'ing that frame again")
         if card.status != "release":
             progress.warn(f"model {card.name} is a {card.status} model: "
                           f"{card.extra.get('status_note', 'see its card')}")
