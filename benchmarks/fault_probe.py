@@ -420,9 +420,15 @@ def _(tmp):
     (tmp / "out").mkdir()
     dead = tmp / "out/.up.0001.vdb.tmp-999999.vdb"
     dead.write_bytes(b"partial")
+    os.utime(dead, (time.time() - 3600,) * 2)  # left an hour ago by a process now gone
+    live = tmp / f"out/.up.0002.vdb.tmp-{os.getpid()}.vdb"  # a live writer's (this probe)
+    live.write_bytes(b"in progress")
+    os.utime(live, (time.time() - 3600,) * 2)
     code, out, err, _ = run(["upres", "x/smoke.####.vdb", "out/up.####.vdb", "--skip-existing",
                              "--progress", "none"], tmp)
-    return code, err, "stale temporary kept" if dead.exists() else "stale temporary removed"
+    return code, err, (("dead writer's temporary kept" if dead.exists() else
+                        "dead writer's temporary removed") + ", " +
+                       ("live writer's kept" if live.exists() else "LIVE WRITER'S REMOVED"))
 
 
 # 8. implausible results -------------------------------------------------------------------

@@ -54,8 +54,14 @@ def write_frame(path: Path, domain: Domain, density, velocity, *, fps: float,
 
 
 def write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def verify(tmp: Path) -> None:
+        if tmp.read_text() != text:
+            raise OutputError(f"{path}: short write (disk full?); the previous file is kept")
+
+    with atomic_path(path, verify) as tmp:
+        tmp.write_text(text)
 
 
 def read_json(path: Path) -> dict | None:
@@ -68,8 +74,25 @@ def read_json(path: Path) -> dict | None:
 
 
 def save_checkpoint(path: Path, state: State, time_frames: float, key: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, frame=state.frame, time=time_frames, key=key, **state.arrays())
+    def verify(tmp: Path) -> None:
+        try:
+            with np.load(tmp) as z:
+                ok = str(z["key"]) == key and int(z["frame"]) == state.frame
+                for name in z.files:
+                    z[name]  # reads (and CRC-checks) every array
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise OutputError(f"{path}: short write of the solver checkpoint (disk full?): "
+                              f"{e}") from e
+        if not ok:
+            raise OutputError(f"{path}: the checkpoint does not read back as written")
+
+    with atomic_path(path, verify) as tmp:
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, frame=state.frame, time=time_frames, key=key, **state.arrays())
+        except (OSError, ValueError) as e:  # a full disk surfaces as either from zipfile
+            raise OutputError(f"{path}: cannot write the solver checkpoint (disk full or a "
+                              "file size limit reached?)") from e
 
 
 def load_checkpoint(path: Path, key: str) -> tuple[State, float] | None:
