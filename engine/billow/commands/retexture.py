@@ -148,6 +148,7 @@ class _Frame:
         from ..uv.lookup import feather, retexture
 
         uv, mask = uvio.read_uv(src)
+        empty = not mask.any()
         bg = None
         if plate is not None:
             bg = read_plate(plate)
@@ -158,6 +159,8 @@ class _Frame:
         else:
             out = self._on_gpu(uv, cover, bg)
         self._write(dst, out)
+        return f"{src}: the UV mask is empty (no foreground pixel); written as background only" \
+            if empty else None
 
     def _on_gpu(self, uv, cover, bg):
         import torch
@@ -227,5 +230,7 @@ def run(args) -> int:
 
 def _finish(entry, progress: Progress) -> None:
     (frame, _, _, dst), fut = entry
-    fut.result()
+    note = fut.result()
+    if note:
+        progress.warn(note)
     progress.step(frame=frame, file=str(dst))

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import BillowError, InputError
 from ..io import ReadOptions, read_smoke_frame, write_vdb
 from ..io.atomic import remove_stale_temporaries
+from ..io.frame import check_plausible
 from ..io.vdb import vdb_complete
 from ..progress import Progress
 from .card import ModelCard
@@ -82,6 +83,7 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
             frame = pending.result()
             pending = pool.submit(read, jobs[k + 1][1]) if k + 1 < len(jobs) else None
             _check_up_axis(frame, opt)
+            check_plausible(frame, progress.warn)
             if reference is None:
                 reference = (frame_no, frame.density.matrix)
             elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):

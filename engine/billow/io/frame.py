@@ -217,3 +217,37 @@ def write_smoke_frame(path: str | Path, frame: SmokeFrame, *, style: str = "houd
                          f"'{clashes[0]}' (an unused grid with a role's name?); leave one out "
                          "with --drop NAME or rename it with --rename")
     return write_vdb(path, grids, metadata=file_meta, half=half)
+
+
+MAX_CELLS_PER_FRAME = 1000.0  # beyond this a velocity is a unit or data error, not smoke
+
+
+def check_plausible(frame: SmokeFrame, warn=None) -> None:
+    """Refuse (one line) what would give a silently implausible upres: density that is
+    negative everywhere (a negated grid or a level set: the output would be empty) and
+    velocities beyond MAX_CELLS_PER_FRAME cells per frame (wrong units; the networks would
+    turn them into absurd densities). Some negative voxels beside positive smoke (solver
+    undershoot) are treated as empty, with a warning through `warn` when they are large."""
+    d = frame.density.data
+    if d.size:
+        lo, hi = float(d.min()), float(d.max())
+        if lo < 0 and hi <= 0:
+            raise InputError(f"{frame.path}: grid '{frame.density.name}' holds no positive "
+                             f"density (min {lo:.3g}): a negated grid or a level set? billow "
+                             "needs density >= 0")
+        if lo < -1e-3 * hi and warn is not None:
+            count = int((d < -1e-3 * hi).sum())
+            warn(f"{frame.path}: {count} voxels of '{frame.density.name}' have negative density "
+                 f"(down to {lo:.3g}); they are treated as empty")
+    v = frame.velocity
+    if v is not None and v.data.size:
+        speed = np.abs(v.data).max(axis=-1)
+        top = float(speed.max())
+        if top > MAX_CELLS_PER_FRAME:
+            where = tuple(int(a + o) for a, o in zip(np.unravel_index(int(speed.argmax()),
+                                                                       speed.shape), v.offset))
+            raise InputError(
+                f"{frame.path}: velocity of {top:.3g} cells per frame (at index {where}) is not "
+                f"physical (over {MAX_CELLS_PER_FRAME:g}); check --velocity-units and --fps, or "
+                "the cache")
+
