@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BillowError, InputError
-from ..io import ReadOptions, read_smoke_frame, write_vdb
+from ..io import ReadOptions, SmokeFrame, list_grids, read_smoke_frame, resolve, write_vdb
 from ..io.atomic import remove_stale_temporaries
 from ..io.frame import check_plausible
+from ..io.regions import occupied_regions, use_regions
 from ..io.vdb import vdb_complete
 from ..progress import Progress
 from .card import ModelCard
@@ -62,7 +63,20 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     if cfg.mask and ":" not in cfg.mask:
         extras += (cfg.mask,)
     read_opt = ReadOptions(**{**opt.__dict__, "require_velocity": card.needs_velocity})
-    read = lambda path: read_smoke_frame(path, read_opt, extras="all" if extras else ())
+    extra_arg = "all" if extras else ()
+    pad = card.halo + 2  # the receptive radius, the tricubic blend's 2 cells, a staggered face
+
+    def read(path):
+        """The frame, or for a sparse cache the boxes of its occupied regions (each read as
+        its own dense window later, so memory follows the active voxels)."""
+        name = resolve(list_grids(path), "density", read_opt.density_grid, source=str(path),
+                       required=True).names[0]
+        if use_regions(path, [name], pad):
+            boxes = occupied_regions(path, [name], pad)
+            if boxes:
+                return boxes
+        return read_smoke_frame(path, read_opt, extras=extra_arg)
+
     settings = {"billow_model": card.name, "billow_scale": cfg.scale,
                 "billow_velocity_scale": cfg.velocity_scale, "billow_mask": cfg.mask or "",
                 "billow_detail_blend": cfg.detail_blend, "billow_up_axis": opt.up_axis,
@@ -80,31 +94,43 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
         pending = pool.submit(read, jobs[0][1]) if jobs else None
         for k, (frame_no, src, dst) in enumerate(jobs):
             start = time.perf_counter()
-            frame = pending.result()
+            item = pending.result()
             pending = pool.submit(read, jobs[k + 1][1]) if k + 1 < len(jobs) else None
-            _check_up_axis(frame, opt)
-            check_plausible(frame, progress.warn)
-            if reference is None:
-                reference = (frame_no, frame.density.matrix)
-            elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):
-                raise InputError(f"{src}: frame {frame_no} has a different transform from "
-                                 f"frame {reference[0]}; upres frames of one sequence need one "
-                                 "grid (resample them first)")
-            read_s = time.perf_counter() - start
-            while True:
-                try:
-                    grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
-                                        cache_up=opt.up_axis, settings=settings)
-                    break
-                except (MemoryError, RuntimeError) as e:
-                    if not _is_out_of_memory(e) or tile <= MIN_TILE:
-                        if _is_out_of_memory(e):
-                            raise BillowError(f"{src}: out of memory even with {tile}-cell "
-                                              "tiles; lower --batch or free memory") from e
-                        raise
-                    tile = max(MIN_TILE, tile // 2)
-                    progress.warn(f"frame {frame_no}: out of memory, retrying with "
-                                  f"--tile {tile}")
+            windows = item if isinstance(item, list) else [item]
+            if isinstance(item, list):
+                progress.message(f"frame {frame_no}: sparse cache, {len(windows)} occupied "
+                                 "region(s) upres'd one by one")
+            grids = None
+            read_s = None
+            for window in windows:
+                if isinstance(window, SmokeFrame):
+                    frame = window
+                else:
+                    frame = read_smoke_frame(src, read_opt, extras=extra_arg, window=window)
+                _check_up_axis(frame, opt)
+                check_plausible(frame, progress.warn)
+                if reference is None:
+                    reference = (frame_no, frame.density.matrix)
+                elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):
+                    raise InputError(f"{src}: frame {frame_no} has a different transform from "
+                                     f"frame {reference[0]}; upres frames of one sequence need "
+                                     "one grid (resample them first)")
+                if read_s is None:
+                    read_s = time.perf_counter() - start
+                while True:
+                    try:
+                        grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
+                                            cache_up=opt.up_axis, settings=settings, into=grids)
+                        break
+                    except (MemoryError, RuntimeError) as e:
+                        if not _is_out_of_memory(e) or tile <= MIN_TILE:
+                            if _is_out_of_memory(e):
+                                raise BillowError(f"{src}: out of memory even with {tile}-cell "
+                                                  "tiles; lower --batch or free memory") from e
+                            raise
+                        tile = max(MIN_TILE, tile // 2)
+                        progress.warn(f"frame {frame_no}: out of memory, retrying with "
+                                      f"--tile {tile}")
             if frame.density.data.size == 0:
                 progress.message(f"frame {frame_no}: no active density; written as empty")
             write_vdb(dst, grids, metadata=settings)
