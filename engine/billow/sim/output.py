@@ -9,6 +9,7 @@ is written as a single z slice (Z = 1, z velocity 0).
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -87,10 +88,13 @@ def save_checkpoint(path: Path, state: State, time_frames: float, key: str) -> N
             raise OutputError(f"{path}: the checkpoint does not read back as written")
 
     with atomic_path(path, verify) as tmp:
+        # built in memory, so a full disk fails in one plain write (not inside zipfile)
+        buffer = io.BytesIO()
+        np.savez(buffer, frame=state.frame, time=time_frames, key=key, **state.arrays())
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, frame=state.frame, time=time_frames, key=key, **state.arrays())
-        except (OSError, ValueError) as e:  # a full disk surfaces as either from zipfile
+                f.write(buffer.getbuffer())
+        except OSError as e:
             raise OutputError(f"{path}: cannot write the solver checkpoint (disk full or a "
                               "file size limit reached?)") from e
 
