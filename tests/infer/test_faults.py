@@ -220,7 +220,7 @@ def far_apart(path: Path, distance: int) -> Path:
 
 def test_far_apart_voxels_follow_the_active_voxels(tmp_path, toy_model):
     """A 1e5-voxel-wide bounding box (4e15 bytes dense): upres and convert work region by
-    region within a 2 GB address-space-free budget; the other dense readers refuse in one
+    region with memory for the active voxels only; the other dense readers refuse in one
     line instead of running out of memory."""
     src = far_apart(tmp_path / "far.vdb", 100_000)
     r = cli("upres", src, "up.vdb", "--model", toy_model, "--progress", "none", cwd=tmp_path)
