@@ -156,6 +156,7 @@ def test_a_card_never_runs_code(tmp_path, toy_model, smoke_seq):
     (lambda c: c.update(inputs=["density", "vel.y", "vel.x", "vel.z"]), "not in the order"),
     (lambda c: c.update(normalisation=None), "'normalisation' is null"),
     (lambda c: c.update(halo="3"), "'halo'"),
+    (lambda c: [1, 2], "must be a JSON object, not list"),
 ])
 def test_a_lying_or_broken_card_is_refused(tmp_path, toy_model, smoke_seq, change, fragment):
     model = card_variant(tmp_path, toy_model, change)
