@@ -7,17 +7,30 @@ engine. `COMMANDS` holds each command's one-line summary for `billow --help`; a 
 it equal to the module's own.
 
 Expected failures (`BillowError`) print one line and exit with their code (2 bad input,
-3 unwritable output); anything else is a bug and keeps its traceback (exit 1).
+3 unwritable output); anything else is a bug and keeps its traceback (exit 1), followed by one
+`billow <command>: error: internal error ...` line so DCC add-ons show what broke. SIGTERM
+(what `timeout` and farm schedulers send) unwinds like Ctrl-C, removing temporary files, and
+exits 143; Ctrl-C exits 130. The exit codes and what to retry: docs/guarantees.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import signal
 import sys
+import traceback
 
 from ._version import __version__
-from .errors import EXIT_INTERRUPTED, BillowError
+from .errors import (
+    EXIT_INTERRUPTED,
+    EXIT_RUNTIME,
+    EXIT_TERMINATED,
+    BillowError,
+    Terminated,
+    shorten,
+)
 
 COMMANDS = {
     "demo": "simulate, upres and show a smoke plume (a first run)",
@@ -75,14 +88,42 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), "")
     args = build_parser(only=chosen if chosen in COMMANDS else "").parse_args(argv)
+    previous = _on_sigterm(_raise_terminated)
     try:
         return int(args.run(args) or 0)
     except BillowError as e:
         print(f"billow {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
+    except Terminated:
+        print(f"billow {args.command}: error: terminated by SIGTERM; finished frames are kept "
+              "(re-run the same command to resume)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"billow {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:  # a bug: keep the traceback, then one line an add-on can show
+        traceback.print_exc()
+        print(f"billow {args.command}: error: internal error ({type(e).__name__}: "
+              f"{shorten(e)}); please report it with the command line", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        _on_sigterm(previous)
+        sys.stderr.flush()
+        # Drop what the failed command still references (frames hold OpenVDB objects) while
+        # the interpreter is whole: otherwise nanobind lists them as "leaked" at exit.
+        gc.collect()
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _on_sigterm(handler):
+    """Install `handler` for SIGTERM (main thread only; an embedding host keeps its own)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or handler None (not ours)
+        return None
 
 
 if __name__ == "__main__":

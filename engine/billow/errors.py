@@ -11,6 +11,11 @@ EXIT_RUNTIME = 1  # unexpected failure inside billow (a bug, out of memory, a cr
 EXIT_INPUT = 2  # the input or the command line is wrong; re-running will not help
 EXIT_OUTPUT = 3  # the output cannot be written (permissions, disk full)
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGINT, as shells report it
+EXIT_TERMINATED = 143  # SIGTERM (timeout, Deadline, OpenCue, Kubernetes), as shells report it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwinds like Ctrl-C, so temporary files are removed on the way out."""
 
 
 class BillowError(Exception):

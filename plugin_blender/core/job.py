@@ -24,14 +24,16 @@ from .command import engine_env, popen_kwargs
 from .progress import Status, engine_error, parse_line
 
 
-def stray_temporaries(output_pattern: str) -> list[Path]:
-    """Temporary files the engine may leave for this output pattern (`.NAME.tmp-PID.vdb`)."""
+def stray_temporaries(output_pattern: str, pid: int | None = None) -> list[Path]:
+    """Temporary files the engine may leave for this output pattern (`.NAME.tmp-PID.vdb`);
+    with `pid`, only that engine process's (never another live writer's)."""
     p = Path(output_pattern)
     if not p.parent.is_dir():
         return []
     head = p.name.split("#", 1)[0]
+    mark = ".tmp-" if pid is None else f".tmp-{pid}."
     return [e for e in p.parent.iterdir()
-            if e.name.startswith("." + head) and ".tmp-" in e.name and e.is_file()]
+            if e.name.startswith("." + head) and mark in e.name and e.is_file()]
 
 
 class EngineJob:
@@ -86,7 +88,7 @@ class EngineJob:
 
     def _cleanup(self) -> None:
         if self.output_pattern:
-            for path in stray_temporaries(self.output_pattern):
+            for path in stray_temporaries(self.output_pattern, self.proc.pid):
                 try:
                     path.unlink()
                 except OSError:

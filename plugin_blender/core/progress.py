@@ -25,6 +25,11 @@ def parse_line(line: str) -> dict:
     return {"event": "log", "text": text}
 
 
+def _noise(line: str) -> bool:
+    text = line.strip()
+    return text.startswith(("nanobind:", "- leaked ", "- ... skipped"))
+
+
 def engine_error(stderr_lines: list[str], returncode: int | None) -> str:
     """The engine's own one-line error (`billow upres: error: FILE: WHAT` -> `FILE: WHAT`), else
     the last stderr line (a traceback's exception), else the exit code."""
@@ -32,7 +37,8 @@ def engine_error(stderr_lines: list[str], returncode: int | None) -> str:
         m = ERROR_LINE.match(line.strip())
         if m:
             return m.group(1)
-    tail = [ln.strip() for ln in stderr_lines if ln.strip()]
+    # nanobind's "leaked ..." report after a crash is never the error
+    tail = [ln.strip() for ln in stderr_lines if ln.strip() and not _noise(ln)]
     if tail:
         return tail[-1]
     return f"the engine stopped with exit code {returncode}"

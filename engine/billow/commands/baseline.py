@@ -13,7 +13,7 @@ from ..baselines.interp import upsample_velocity
 from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..io import ReadOptions, SmokeFrame, Volume, read_smoke_frame, upres_matrix
-from ..io.frame import STYLES, write_smoke_frame
+from ..io.frame import STYLES, check_plausible, write_smoke_frame
 from ..metrics.sequences import layout, open_sequence, read_density_velocity
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
@@ -67,6 +67,7 @@ def run(args) -> int:
                 source = {"fps": options.fps}
             else:
                 smoke = read_smoke_frame(src, options)
+                check_plausible(smoke, progress.warn)
                 rho = smoke.density.data
                 vel = (np.moveaxis(smoke.velocity.data, -1, 0)
                        if smoke.velocity is not None else None)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from ..config import add_arguments, from_args
 from ..errors import InputError
-from ..io.frame import STYLES, ReadOptions, read_smoke_frame, write_smoke_frame
+from ..io.frame import (
+    STYLES,
+    ReadOptions,
+    read_smoke_frame,
+    smoke_frame_grids,
+    write_smoke_frame,
+)
+from ..io.regions import occupied_regions, use_regions
+from ..io.vdb import GridBuilder, list_grids, write_vdb
 from ..io.units import VELOCITY_UNITS
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
@@ -53,13 +61,46 @@ def run(args) -> int:
     renames = _renames(args.rename)
     options = from_args(ReadOptions, args, require_velocity=False, align_velocity=False)
     jobs = input_output_frames(args.input, args.output, args.frames)
+    style = dict(style=args.style, split_vectors=args.split_vectors, up_axis=args.out_up_axis,
+                 velocity_units=args.out_velocity_units, renames=renames)
     with Progress(len(jobs), "convert", args.progress) as progress:
         for frame, src, dst in jobs:
-            smoke = read_smoke_frame(src, options, extras="all")
-            for name in args.drop:
-                smoke.extras.pop(name, None)
-            write_smoke_frame(dst, smoke, style=args.style, split_vectors=args.split_vectors,
-                              up_axis=args.out_up_axis, velocity_units=args.out_velocity_units,
-                              renames=renames, half=args.half)
+            names = [g.name for g in list_grids(src)
+                     if g.name not in args.drop and g.value_type in READ_TYPES]
+            boxes = occupied_regions(src, names, PAD) if use_regions(src, names, PAD) else []
+            if boxes:
+                progress.message(f"frame {frame}: sparse cache, {len(boxes)} occupied "
+                                 "region(s) converted one by one")
+                _convert_regions(src, dst, boxes, options, args, style)
+            else:
+                smoke = read_smoke_frame(src, options, extras="all")
+                for name in args.drop:
+                    smoke.extras.pop(name, None)
+                write_smoke_frame(dst, smoke, half=args.half, **style)
             progress.step(frame=frame, file=str(dst))
     return 0
+
+
+PAD = 1  # a staggered velocity needs the face beyond a cell
+READ_TYPES = ("float", "double", "half", "vec3s", "vec3d")  # what read_smoke_frame loads
+
+
+def _convert_regions(src, dst, boxes, options, args, style) -> None:
+    """A sparse frame, region by region, pasted into sparse output grids: memory follows the
+    active voxels, never the bounding box."""
+    builders: dict[str, GridBuilder] = {}
+    file_meta = {}
+    for box in boxes:
+        smoke = read_smoke_frame(src, options, extras="all", window=box)
+        for name in args.drop:
+            smoke.extras.pop(name, None)
+        grids, file_meta = smoke_frame_grids(smoke, **style)
+        for vol in grids:
+            b = builders.get(vol.name)
+            if b is None:
+                b = builders[vol.name] = GridBuilder(
+                    vol.name, vol.matrix, vector=vol.is_vector,
+                    grid_class=vol.grid_class, vector_type=vol.vector_type,
+                    metadata=vol.metadata, half=args.half)
+            b.paste(vol.data, vol.offset)
+    write_vdb(dst, list(builders.values()), metadata=file_meta, half=args.half)

@@ -20,7 +20,12 @@ from ..errors import InputError, OutputError
 from ..io.atomic import atomic_path
 from ..io.sequence import FramePattern, resolve_frames
 from ..progress import Progress
-from .common import add_frames_argument, add_progress_argument, input_output_frames
+from .common import (
+    add_frames_argument,
+    add_progress_argument,
+    input_output_frames,
+    refuse_overwriting_inputs,
+)
 
 _ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp", ".exr")
 
@@ -143,6 +148,7 @@ class _Frame:
         from ..uv.lookup import feather, retexture
 
         uv, mask = uvio.read_uv(src)
+        empty = not mask.any()
         bg = None
         if plate is not None:
             bg = read_plate(plate)
@@ -153,6 +159,8 @@ class _Frame:
         else:
             out = self._on_gpu(uv, cover, bg)
         self._write(dst, out)
+        return f"{src}: the UV mask is empty (no foreground pixel); written as background only" \
+            if empty else None
 
     def _on_gpu(self, uv, cover, bg):
         import torch
@@ -184,6 +192,7 @@ def run(args) -> int:
         raise InputError(f"{args.out}: without --background the output is RGBA; "
                          f"{jobs[0][2].suffix or 'this format'} has no alpha (use .png)")
     plates = _plates(args.background, jobs)
+    refuse_overwriting_inputs([j[2] for j in jobs], [args.texture, *(plates or [])])
     _check_sizes(jobs, plates)
     texture = read_texture(args.texture)
     device = None
@@ -221,5 +230,7 @@ def run(args) -> int:
 
 def _finish(entry, progress: Progress) -> None:
     (frame, _, _, dst), fut = entry
-    fut.result()
+    note = fut.result()
+    if note:
+        progress.warn(note)
     progress.step(frame=frame, file=str(dst))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import add_arguments, from_args
+from ..errors import InputError
 from ..infer.config import PRECISIONS, UpresConfig
 from ..io import ReadOptions
 from .common import add_frames_argument, add_progress_argument, input_output_frames
@@ -51,6 +52,18 @@ def run(args) -> int:
     opt = from_args(ReadOptions, args)
     jobs = select_chunk(input_output_frames(args.input, args.output, args.frames),
                         args.chunk, args.chunk_index)
+    from ..infer.card import card_path
+    from .common import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs([j[2] for j in jobs], [model, card_path(model)])
+    if cfg.batch < 1:
+        raise InputError(f"--batch {cfg.batch}: must be at least 1")
+    if args.threads < 0:
+        raise InputError(f"--threads {args.threads}: must be 0 (all cores) or a positive count")
+    if cfg.tile < 1:
+        raise InputError(f"--tile {cfg.tile}: must be at least 1")
+    if cfg.max_memory is not None and not cfg.max_memory > 0:
+        raise InputError(f"--max-memory {cfg.max_memory}: must be a positive number of GB")
     backend = make_backend(card, args.backend, args.device, args.precision, args.threads)
     upres_sequence(jobs, backend, card, cfg, opt, progress_mode=args.progress,
                    skip_existing=args.skip_existing,

@@ -90,31 +90,59 @@ class TorchBackend:
 
 def torch_module_from_card(card: ModelCard):
     """The torch network a card describes, from its `torch` entry: {"module":
-    "billow.nets.generators:FastGenerator", "kwargs": {...}, "weights": "file.pt"}."""
-    import importlib
-
+    "billow.nets.generators:generator_from_kwargs", "kwargs": {...}, "weights": "file.pt"}.
+    Only billow's own architectures are built (`billow.nets.registry`): a card is data, and
+    nothing it names is imported. Weights load with `weights_only=True` (no pickled code)."""
     import torch
 
+    from ..nets.registry import build_from_card, generator_config
+
+    where = str(card.path.with_suffix(".json")) if card.path else card.name
     spec = card.extra.get("torch")
     if not spec:
-        raise InputError(f"{card.path}: this model ships no torch weights; use "
+        raise InputError(f"{where}: this model ships no torch weights; use "
                          "--backend onnxruntime")
-    module_name, _, cls_name = spec["module"].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    net = cls(**spec.get("kwargs", {}))
-    weights = Path(card.path).parent / spec["weights"]
+    net = build_from_card(spec, where)
+    cfg = generator_config(spec.get("kwargs", {}), where)
+    if cfg.dim != card.dim or cfg.in_channels != len(card.inputs):
+        raise InputError(f"{where}: the torch architecture takes {cfg.in_channels} channels in "
+                         f"{cfg.dim}D, the card lists {len(card.inputs)} in {card.dim}D")
+    name = spec.get("weights")
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise InputError(f"{where}: torch.weights must be a file name beside the card")
+    weights = Path(card.path).parent / name
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as e:
-        raise InputError(f"{weights}: cannot load torch weights ({shorten(e)})") from e
-    net.load_state_dict(state)
+    except FileNotFoundError as e:
+        raise InputError(f"{weights}: torch weights file is missing") from e
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError, zip errors
+        raise InputError(f"{weights}: cannot load torch weights (not a weights-only torch "
+                         f"checkpoint: {type(e).__name__})") from e
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise InputError(f"{weights}: not a state dict of tensors")
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as e:
+        first = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))
+        raise InputError(f"{weights}: the weights do not fit the card's architecture "
+                         f"({shorten(first, 120)})") from e
     return net
 
 
 def make_backend(card: ModelCard, backend: str = "onnxruntime", device: str = "cpu",
                  precision: str = "fp32", threads: int = 0):
+    """The backend for `card`, after checking the card against the network it describes
+    (`card_check.check_card`: scale, channels, halo >= the measured receptive radius)."""
+    from .card_check import check_card
+
+    if threads < 0:
+        raise InputError(f"--threads {threads}: must be 0 (all cores) or a positive count")
     if backend == "onnxruntime":
-        return OnnxBackend(card.path, card, device, precision, threads)
-    if backend == "torch":
-        return TorchBackend(torch_module_from_card(card), device, precision)
-    raise InputError(f"--backend must be onnxruntime or torch, got '{backend}'")
+        made = OnnxBackend(card.path, card, device, precision, threads)
+    elif backend == "torch":
+        made = TorchBackend(torch_module_from_card(card), device, precision)
+    else:
+        raise InputError(f"--backend must be onnxruntime or torch, got '{backend}'")
+    check_card(card, made)
+    return made

@@ -16,10 +16,11 @@ which makes tiled inference seam-free.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, shorten
 
 FORMAT = "billow-model/1"
 KNOWN_CHANNELS = ("density", "vel.x", "vel.y", "vel.z", "vort.x", "vort.y", "vort.z")
@@ -66,8 +67,11 @@ def read_card(model_path: str | Path, kind: str) -> dict:
         raise InputError(f"{model_path}: model card {path.name} is missing beside it")
     try:
         raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read model card ({e})") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: cannot read model card ({shorten(e)})") from e
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a model card must be a JSON object, not "
+                         f"{type(raw).__name__}")
     if raw.get("format") != FORMAT:
         raise InputError(f"{path}: not a billow model card (format {raw.get('format')!r}, "
                          f"expected {FORMAT!r})")
@@ -80,33 +84,71 @@ def read_card(model_path: str | Path, kind: str) -> dict:
     return raw
 
 
+def _field(raw: dict, key: str, kind, path, default=None, required: bool = False):
+    """One card field of the JSON type(s) `kind`; null is refused, absent gives `default`."""
+    value = raw.get(key)
+    if key in raw and value is None:
+        raise InputError(f"{path}: model card field '{key}' is null")
+    if value is None:
+        if required:
+            raise InputError(f"{path}: model card field '{key}' is missing")
+        return default
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (
+        kind if isinstance(kind, tuple) else (kind,)))
+    if not ok:
+        raise InputError(f"{path}: model card field '{key}' = {shorten(repr(value), 60)} has "
+                         "the wrong type")
+    return value
+
+
+def expected_inputs(count: int, dim: int) -> list[str]:
+    """The channel order billow's networks take: density, then velocity component d along
+    axis d (a card listing them in another order describes a network billow cannot feed)."""
+    return (["density"] + [f"vel.{a}" for a in "xyz"[:dim]])[:count]
+
+
 def load_card(model_path: str | Path) -> ModelCard:
     model_path = Path(model_path)
     path = card_path(model_path)
     raw = read_card(model_path, "smoke")
-    try:
-        inputs = tuple(raw["inputs"])
-        norm = raw.get("normalisation", {})
-        card = ModelCard(
-            name=str(raw["name"]), scale=int(raw["scale"]), halo=int(raw["halo"]),
-            inputs=inputs, dim=int(raw.get("dim", 3)),
-            density_norm=float(norm.get("density", 1.0)),
-            velocity_norm=float(norm.get("velocity", 1.0)),
-            output_scale=float(raw.get("output_scale", 1.0)),
-            normalise=str(raw.get("normalise", "none")),
-            up_axis=str(raw.get("up_axis", "y")),
-            bytes_per_output_voxel=float(raw.get("bytes_per_output_voxel", 256.0)),
-            status=str(raw.get("status", "release")),
-            path=model_path, extra=raw,
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise InputError(f"{path}: model card is missing or has a bad field ({e})") from e
+    num = (int, float)
+    inputs = _field(raw, "inputs", list, path, required=True)
+    if not all(isinstance(c, str) for c in inputs):
+        raise InputError(f"{path}: model card field 'inputs' must list channel names")
+    norm = _field(raw, "normalisation", dict, path, default={})
+    for key, value in norm.items():
+        if not isinstance(value, num) or isinstance(value, bool) or not math.isfinite(value):
+            raise InputError(f"{path}: normalisation '{key}' = {value!r} is not a number")
+    card = ModelCard(
+        name=str(_field(raw, "name", str, path, required=True)),
+        scale=_field(raw, "scale", int, path, required=True),
+        halo=_field(raw, "halo", int, path, required=True),
+        inputs=tuple(inputs), dim=_field(raw, "dim", int, path, default=3),
+        density_norm=float(norm.get("density", 1.0)),
+        velocity_norm=float(norm.get("velocity", 1.0)),
+        output_scale=float(_field(raw, "output_scale", num, path, default=1.0)),
+        normalise=str(_field(raw, "normalise", str, path, default="none")),
+        up_axis=str(_field(raw, "up_axis", str, path, default="y")),
+        bytes_per_output_voxel=float(_field(raw, "bytes_per_output_voxel", num, path,
+                                            default=256.0)),
+        status=str(_field(raw, "status", str, path, default="release")),
+        path=model_path, extra=raw,
+    )
     unknown = [c for c in inputs if c not in KNOWN_CHANNELS]
     if unknown or not inputs or inputs[0] != "density":
         raise InputError(f"{path}: inputs {list(inputs)} must start with 'density' and use only "
                          f"{', '.join(KNOWN_CHANNELS)}")
     if card.normalise not in ("none", "frame"):
         raise InputError(f"{path}: normalise {card.normalise!r} must be 'none' or 'frame'")
-    if card.scale < 2 or card.halo < 0:
-        raise InputError(f"{path}: scale must be >= 2 and halo >= 0")
+    if card.dim not in (2, 3):
+        raise InputError(f"{path}: dim {card.dim}: must be 2 or 3")
+    if list(inputs) != expected_inputs(len(inputs), card.dim):
+        raise InputError(f"{path}: inputs {list(inputs)} are not in the order billow's networks "
+                         f"take them ({', '.join(expected_inputs(1 + card.dim, card.dim))})")
+    if not 2 <= card.scale <= 16 or not 0 <= card.halo <= 64:
+        raise InputError(f"{path}: scale must be 2..16 and halo 0..64 "
+                         f"(got scale {card.scale}, halo {card.halo})")
+    if not (math.isfinite(card.output_scale) and card.output_scale > 0
+            and card.bytes_per_output_voxel > 0):
+        raise InputError(f"{path}: output_scale and bytes_per_output_voxel must be positive")
     return card

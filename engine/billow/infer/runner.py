@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BillowError, InputError
-from ..io import ReadOptions, read_smoke_frame, write_vdb
+from ..io import ReadOptions, SmokeFrame, list_grids, read_smoke_frame, resolve, write_vdb
+from ..io.atomic import remove_stale_temporaries
+from ..io.frame import check_plausible
+from ..io.regions import occupied_regions, use_regions
+from ..ops.normalise import frame_sums, scales_from_sums
+from ..io.vdb import vdb_complete
 from ..progress import Progress
 from .card import ModelCard
 from .config import UpresConfig
@@ -39,8 +44,19 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                    cfg: UpresConfig, opt: ReadOptions, *, progress_mode: str = "auto",
                    skip_existing: bool = False, settings: dict | None = None) -> int:
     """Run `jobs` (frame, input, output); returns the number of frames written."""
+    redo = []
+    for folder in sorted({j[2].parent for j in jobs}):
+        remove_stale_temporaries(folder, {j[2].name for j in jobs})
     if skip_existing:
-        jobs = [j for j in jobs if not j[2].exists()]
+        kept = []
+        for j in jobs:
+            damage = vdb_complete(j[2]) if j[2].exists() else "missing"
+            if damage is None:
+                continue  # finished and complete: keep it
+            if damage != "missing":
+                redo.append(f"{j[2]}: {damage}")
+            kept.append(j)
+        jobs = kept
     tile = tile_for_memory(card, cfg.max_memory, cfg.batch) if cfg.max_memory else cfg.tile
     if tile < 1:
         raise InputError(f"--tile must be >= 1, got {tile}")
@@ -48,7 +64,20 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     if cfg.mask and ":" not in cfg.mask:
         extras += (cfg.mask,)
     read_opt = ReadOptions(**{**opt.__dict__, "require_velocity": card.needs_velocity})
-    read = lambda path: read_smoke_frame(path, read_opt, extras="all" if extras else ())
+    extra_arg = "all" if extras else ()
+    pad = card.halo + 2  # the receptive radius, the tricubic blend's 2 cells, a staggered face
+
+    def read(path):
+        """The frame, or for a sparse cache the boxes of its occupied regions (each read as
+        its own dense window later, so memory follows the active voxels)."""
+        name = resolve(list_grids(path), "density", read_opt.density_grid, source=str(path),
+                       required=True).names[0]
+        if use_regions(path, [name], pad):
+            boxes = occupied_regions(path, [name], pad)
+            if boxes:
+                return boxes
+        return read_smoke_frame(path, read_opt, extras=extra_arg)
+
     settings = {"billow_model": card.name, "billow_scale": cfg.scale,
                 "billow_velocity_scale": cfg.velocity_scale, "billow_mask": cfg.mask or "",
                 "billow_detail_blend": cfg.detail_blend, "billow_up_axis": opt.up_axis,
@@ -58,36 +87,62 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     written = 0
     with Progress(len(jobs), "upres", progress_mode) as progress, \
             ThreadPoolExecutor(max_workers=1) as pool:
+        for text in redo:
+            progress.warn(f"{text}; upres'ing that frame again")
         if card.status != "release":
             progress.warn(f"model {card.name} is a {card.status} model: "
                           f"{card.extra.get('status_note', 'see its card')}")
         pending = pool.submit(read, jobs[0][1]) if jobs else None
         for k, (frame_no, src, dst) in enumerate(jobs):
             start = time.perf_counter()
-            frame = pending.result()
+            item = pending.result()
             pending = pool.submit(read, jobs[k + 1][1]) if k + 1 < len(jobs) else None
-            _check_up_axis(frame, opt)
-            if reference is None:
-                reference = (frame_no, frame.density.matrix)
-            elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):
-                raise InputError(f"{src}: frame {frame_no} has a different transform from "
-                                 f"frame {reference[0]}; upres frames of one sequence need one "
-                                 "grid (resample them first)")
-            read_s = time.perf_counter() - start
-            while True:
-                try:
-                    grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
-                                        cache_up=opt.up_axis, settings=settings)
-                    break
-                except (MemoryError, RuntimeError) as e:
-                    if not _is_out_of_memory(e) or tile <= MIN_TILE:
-                        if _is_out_of_memory(e):
-                            raise BillowError(f"{src}: out of memory even with {tile}-cell "
-                                              "tiles; lower --batch or free memory") from e
-                        raise
-                    tile = max(MIN_TILE, tile // 2)
-                    progress.warn(f"frame {frame_no}: out of memory, retrying with "
-                                  f"--tile {tile}")
+            windows = item if isinstance(item, list) else [item]
+            if isinstance(item, list):
+                progress.message(f"frame {frame_no}: sparse cache, {len(windows)} occupied "
+                                 "region(s) upres'd one by one")
+            grids = None
+            read_s = None
+            scales = None
+            if card.normalise == "frame" and len(windows) > 1:
+                # whole-frame statistics first: every region is divided by the same numbers
+                sums = np.zeros(3)
+                for window in windows:
+                    w = (window if isinstance(window, SmokeFrame) else
+                         read_smoke_frame(src, read_opt, window=window))
+                    sums += frame_sums(w.density.data, w.velocity.data
+                                       if w.velocity is not None else None)
+                scales = scales_from_sums(sums)
+            for window in windows:
+                if isinstance(window, SmokeFrame):
+                    frame = window
+                else:
+                    frame = read_smoke_frame(src, read_opt, extras=extra_arg, window=window)
+                _check_up_axis(frame, opt)
+                check_plausible(frame, progress.warn)
+                if reference is None:
+                    reference = (frame_no, frame.density.matrix)
+                elif not np.allclose(reference[1], frame.density.matrix, rtol=1e-6, atol=1e-9):
+                    raise InputError(f"{src}: frame {frame_no} has a different transform from "
+                                     f"frame {reference[0]}; upres frames of one sequence need "
+                                     "one grid (resample them first)")
+                if read_s is None:
+                    read_s = time.perf_counter() - start
+                while True:
+                    try:
+                        grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
+                                            cache_up=opt.up_axis, settings=settings, into=grids,
+                                            scales=scales)
+                        break
+                    except (MemoryError, RuntimeError) as e:
+                        if not _is_out_of_memory(e) or tile <= MIN_TILE:
+                            if _is_out_of_memory(e):
+                                raise BillowError(f"{src}: out of memory even with {tile}-cell "
+                                                  "tiles; lower --batch or free memory") from e
+                            raise
+                        tile = max(MIN_TILE, tile // 2)
+                        progress.warn(f"frame {frame_no}: out of memory, retrying with "
+                                      f"--tile {tile}")
             if frame.density.data.size == 0:
                 progress.message(f"frame {frame_no}: no active density; written as empty")
             write_vdb(dst, grids, metadata=settings)

@@ -175,8 +175,13 @@ def _paste(builder: GridBuilder, name: str, block: np.ndarray, offset, matrix, u
 
 
 def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, tile: int,
-                cache_up: str, settings: dict) -> list[GridBuilder]:
-    """All output grids of one frame, filled tile by tile."""
+                cache_up: str, settings: dict,
+                into: list[GridBuilder] | None = None,
+                scales: tuple[float, float] | None = None) -> list[GridBuilder]:
+    """All output grids of one frame, filled tile by tile. With `into` (the grids an earlier
+    call returned), `frame` is one more window of the same frame (a region of a sparse cache,
+    `billow.io.regions`) and its output is pasted into those grids; `scales` are then the
+    whole frame's normalisation (`window_sums` over every window), not the window's."""
     dens = frame.density
     if card.needs_velocity and frame.velocity is None:
         raise InputError(f"{frame.path}: no velocity grid, and model {card.name} needs "
@@ -186,15 +191,16 @@ def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, ti
         factor = velocity_scale_field(dens.shape, cfg.velocity_scale,
                                       detail_mask(frame, cfg, cache_up))
         vel_in = frame.velocity.data * factor[..., None]
-    scales = input_scales(dens.data, frame.velocity.data if card.needs_velocity else None,
-                          card)
+    if scales is None or card.normalise != "frame":
+        scales = input_scales(dens.data, frame.velocity.data if card.needs_velocity else None,
+                              card)
     out_m = upres_matrix(dens.matrix, cfg.scale)
     meta = {"billow_version": __version__, **settings}
     if card.normalise == "frame":  # what this frame was divided by (reproducibility)
         meta.update(billow_density_scale=float(scales[0]),
                     billow_speed_scale=float(scales[1]))
     name = frame.source.get("density", "density")
-    density_out = _builder(name, out_m, cache_up, cfg, meta)
+    density_out = into[0] if into else _builder(name, out_m, cache_up, cfg, meta)
     for block, offset in upres_blocks(dens, vel_in, run, card, cfg, tile, scales):
         _paste(density_out, name, block, offset, out_m, cache_up)
     grids = [density_out]
@@ -204,22 +210,25 @@ def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, ti
         if vol is None:
             raise InputError(f"{frame.path}: --pass-through '{key}': no such grid (have: "
                              f"{', '.join(sorted(frame.extras)) or 'none'})")
-        grids.append(_upsampled_grid(vol, key, cfg, cache_up, tile))
+        grids.append(_upsampled_grid(vol, key, cfg, cache_up, tile,
+                                     builder=into[len(grids)] if into else None))
     if cfg.write_velocity and frame.velocity is not None:
         world = from_cells_per_frame(frame.velocity, "world/s",
                                      float(frame.source.get("fps", 24.0)))
         name = frame.source.get("velocity", "vel").split("/")[0]
         name = name[:-2] if name.endswith((".x", "_x")) else name
         grids.append(_upsampled_grid(world.with_data(world.data, name=name), name, cfg,
-                                     cache_up, tile, units={"billow_velocity_units": "world/s"}))
+                                     cache_up, tile, units={"billow_velocity_units": "world/s"},
+                                     builder=into[len(grids)] if into else None))
     return grids
 
 
 def _upsampled_grid(vol: Volume, name: str, cfg: UpresConfig, up: str, tile: int,
-                    units: dict | None = None) -> GridBuilder:
+                    units: dict | None = None, builder: GridBuilder | None = None) -> GridBuilder:
     """A grid upsampled trilinearly tile by tile (zero beyond its active block)."""
     out_m = upres_matrix(vol.matrix, cfg.scale)
-    builder = _builder(vol.name, out_m, up, cfg, dict(units or {}), vector=vol.is_vector)
+    builder = builder or _builder(vol.name, out_m, up, cfg, dict(units or {}),
+                                  vector=vol.is_vector)
     data = vol.data if vol.is_vector else vol.data[..., None]
     for t in plan_tiles(vol.shape, tile):
         h = 1

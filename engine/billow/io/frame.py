@@ -69,8 +69,11 @@ class SmokeFrame:
 
 
 def read_smoke_frame(path: str | Path, options: ReadOptions | None = None, *,
-                     extras: str | tuple[str, ...] = ()) -> SmokeFrame:
-    """Load a frame. `extras` is a tuple of roles to load too, or `"all"` for every grid."""
+                     extras: str | tuple[str, ...] = (), window=None) -> SmokeFrame:
+    """Load a frame. `extras` is a tuple of roles to load too, or `"all"` for every grid.
+    With `window` (an inclusive index box of the density grid), only that box is read, of
+    every grid on the density's voxels (`billow.io.regions`: sparse caches, region by
+    region)."""
     opt = options or ReadOptions()
     path = Path(path)
     infos = list_grids(path)
@@ -78,7 +81,7 @@ def read_smoke_frame(path: str | Path, options: ReadOptions | None = None, *,
     dens_ref = resolve(infos, "density", opt.density_grid, source=str(path), required=True)
     vel_ref = resolve(infos, "velocity", opt.velocity_grid, source=str(path),
                       required=opt.require_velocity)
-    density = read_grid(path, dens_ref.names[0], pad=opt.pad)
+    density = read_grid(path, dens_ref.names[0], pad=opt.pad, bbox=window)
     if density.is_vector:
         raise InputError(f"{path}: density grid '{density.name}' is a vector grid")
     density.data = density.data.astype(np.float32, copy=False)
@@ -86,7 +89,7 @@ def read_smoke_frame(path: str | Path, options: ReadOptions | None = None, *,
 
     velocity = None
     if vel_ref is not None:
-        velocity, units = _read_velocity(path, vel_ref, by_name, density, opt)
+        velocity, units = _read_velocity(path, vel_ref, by_name, density, opt, window)
         source.update(velocity="/".join(vel_ref.names), velocity_units=units)
 
     loaded = {n for r in (dens_ref, vel_ref) if r for n in r.names}
@@ -96,19 +99,28 @@ def read_smoke_frame(path: str | Path, options: ReadOptions | None = None, *,
             continue
         ref = resolve(infos, role, source=str(path))
         if ref is not None:
-            extra_volumes[role] = _read_ref(path, ref, by_name)
+            extra_volumes[role] = _read_ref(path, ref, by_name,
+                                            _same_voxels(by_name[ref.names[0]], density, window))
             loaded.update(ref.names)
     if extras == "all":
         for info in infos:
             if info.name not in loaded and info.value_type in ("float", "double", "half",
                                                                 "vec3s", "vec3d"):
-                extra_volumes[info.name] = read_grid(path, info.name)
+                extra_volumes[info.name] = read_grid(path, info.name,
+                                                     bbox=_same_voxels(info, density, window))
 
     if opt.up_axis != "y":
         density = rotate_up_axis(density, opt.up_axis)
         velocity = velocity and rotate_up_axis(velocity, opt.up_axis)
         extra_volumes = {k: rotate_up_axis(v, opt.up_axis) for k, v in extra_volumes.items()}
     return SmokeFrame(path, density, velocity, extra_volumes, source)
+
+
+def _same_voxels(info: GridInfo, density: Volume, window):
+    """`window` if the grid shares the density's voxels (else None: its own bounding box)."""
+    if window is None or not np.allclose(info.matrix, density.matrix, rtol=1e-6, atol=1e-9):
+        return None
+    return window
 
 
 def _read_ref(path: Path, ref: GridRef, by_name: dict[str, GridInfo], bbox=None) -> Volume:
@@ -131,7 +143,7 @@ def _read_ref(path: Path, ref: GridRef, by_name: dict[str, GridInfo], bbox=None)
 
 
 def _read_velocity(path: Path, ref: GridRef, by_name: dict[str, GridInfo], density: Volume,
-                   opt: ReadOptions) -> tuple[Volume, str]:
+                   opt: ReadOptions, window=None) -> tuple[Volume, str]:
     first = by_name[ref.names[0]]
     staggered = first.grid_class == "staggered"
     units = opt.velocity_units or first.metadata.get("billow_velocity_units") or (
@@ -147,6 +159,9 @@ def _read_velocity(path: Path, ref: GridRef, by_name: dict[str, GridInfo], densi
         lo, hi = density.index_bbox
         # a staggered grid needs the face beyond the last cell to centre it
         bbox = (lo, tuple(h + 1 for h in hi)) if staggered else (lo, hi)
+    elif aligned and window is not None:
+        lo, hi = window
+        bbox = (tuple(lo), tuple(h + 1 for h in hi)) if staggered else window
     vel = _read_ref(path, ref, by_name, bbox)
     if staggered:
         vel = _centre_staggered(vel, crop=bbox is not None)
@@ -182,6 +197,17 @@ def write_smoke_frame(path: str | Path, frame: SmokeFrame, *, style: str = "houd
                       half: bool = False, metadata: dict | None = None) -> Path:
     """Write a frame in `style` naming, turned to `up_axis` (default: the style's), with
     velocity in `velocity_units` (default: the style's)."""
+    grids, file_meta = smoke_frame_grids(frame, style=style, split_vectors=split_vectors,
+                                         up_axis=up_axis, velocity_units=velocity_units,
+                                         renames=renames, metadata=metadata)
+    return write_vdb(path, grids, metadata=file_meta, half=half)
+
+
+def smoke_frame_grids(frame: SmokeFrame, *, style: str = "houdini", split_vectors: bool = False,
+                      up_axis: str | None = None, velocity_units: str | None = None,
+                      renames: dict[str, str] | None = None,
+                      metadata: dict | None = None) -> tuple[list[Volume], dict]:
+    """The Volumes `write_smoke_frame` writes, and the file metadata."""
     if style not in STYLES:
         raise InputError(f"unknown style '{style}' (choose {', '.join(STYLES)})")
     names, style_units, style_up = STYLES[style]
@@ -216,4 +242,38 @@ def write_smoke_frame(path: str | Path, frame: SmokeFrame, *, style: str = "houd
         raise InputError(f"{frame.path}: more than one grid would be written as "
                          f"'{clashes[0]}' (an unused grid with a role's name?); leave one out "
                          "with --drop NAME or rename it with --rename")
-    return write_vdb(path, grids, metadata=file_meta, half=half)
+    return grids, file_meta
+
+
+MAX_CELLS_PER_FRAME = 1000.0  # beyond this a velocity is a unit or data error, not smoke
+
+
+def check_plausible(frame: SmokeFrame, warn=None) -> None:
+    """Refuse (one line) what would give a silently implausible upres: density that is
+    negative everywhere (a negated grid or a level set: the output would be empty) and
+    velocities beyond MAX_CELLS_PER_FRAME cells per frame (wrong units; the networks would
+    turn them into absurd densities). Some negative voxels beside positive smoke (solver
+    undershoot) are treated as empty, with a warning through `warn` when they are large."""
+    d = frame.density.data
+    if d.size:
+        lo, hi = float(d.min()), float(d.max())
+        if lo < 0 and hi <= 0:
+            raise InputError(f"{frame.path}: grid '{frame.density.name}' holds no positive "
+                             f"density (min {lo:.3g}): a negated grid or a level set? billow "
+                             "needs density >= 0")
+        if lo < -1e-3 * hi and warn is not None:
+            count = int((d < -1e-3 * hi).sum())
+            warn(f"{frame.path}: {count} voxels of '{frame.density.name}' have negative density "
+                 f"(down to {lo:.3g}); they are treated as empty")
+    v = frame.velocity
+    if v is not None and v.data.size:
+        speed = np.abs(v.data).max(axis=-1)
+        top = float(speed.max())
+        if top > MAX_CELLS_PER_FRAME:
+            where = tuple(int(a + o) for a, o in zip(np.unravel_index(int(speed.argmax()),
+                                                                       speed.shape), v.offset))
+            raise InputError(
+                f"{frame.path}: velocity of {top:.3g} cells per frame (at index {where}) is not "
+                f"physical (over {MAX_CELLS_PER_FRAME:g}); check --velocity-units and --fps, or "
+                "the cache")
+

@@ -8,7 +8,7 @@ numpy, so a 16^3 blob in a 1024^3 domain costs 16^3 floats.
 from __future__ import annotations
 
 import json
-
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +109,36 @@ def list_grids(path: str | Path) -> list[GridInfo]:
     return infos
 
 
+def dense_limit_bytes() -> int:
+    """The largest dense block billow allocates for one grid: `BILLOW_MAX_DENSE_GB`, else a
+    quarter of the machine's memory (the network, the output and a prefetched frame need
+    the rest)."""
+    env = os.environ.get("BILLOW_MAX_DENSE_GB")
+    if env:
+        try:
+            return int(float(env) * 2**30)
+        except ValueError:
+            raise InputError(f"BILLOW_MAX_DENSE_GB={env!r}: expected a number of GB") from None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 16 * 2**30
+    return total // 4
+
+
+def check_dense_size(path, name: str, shape, components: int = 1) -> None:
+    """Refuse, in one line, a dense block that would not fit in memory (a sparse cache whose
+    bounding box is huge), instead of running out of memory."""
+    cells = float(np.prod([float(n) for n in shape])) if len(shape) else 0.0
+    need = cells * 4 * components
+    if need > dense_limit_bytes():
+        raise InputError(
+            f"{path}: grid '{name}' spans a bounding box of {' x '.join(str(int(n)) for n in shape)}"
+            f" voxels ({need / 2**30:.3g} GB dense), more than this command holds in memory "
+            f"({dense_limit_bytes() / 2**30:.3g} GB; BILLOW_MAX_DENSE_GB); its active voxels are "
+            "far apart: `billow upres` and `billow convert` process such caches region by region")
+
+
 def read_grid(path: str | Path, name: str, *, pad: int = 0,
               bbox: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None,
               check_finite: bool = True) -> Volume:
@@ -131,6 +161,7 @@ def read_grid(path: str | Path, name: str, *, pad: int = 0,
     else:
         lo = tuple(int(a - pad) for a in bbox[0])
         shape = tuple(int(b - a + 1 + 2 * pad) for a, b in zip(*bbox))
+    check_dense_size(path, name, shape, 3 if is_vector else 1)
     data = np.zeros(shape + ((3,) if is_vector else ()), dtype=dtype)
     background = grid.background
     if np.any(np.asarray(background) != 0):
@@ -138,7 +169,8 @@ def read_grid(path: str | Path, name: str, *, pad: int = 0,
     if data.size:
         _call_openvdb(path, f"read grid '{name}'", grid.copyToArray, data, lo)
     if check_finite and data.dtype.kind == "f" and data.size and not np.isfinite(data).all():
-        bad = np.argwhere(~np.isfinite(data.reshape(data.shape[:3] + (-1,))).any(-1))[0]
+        # a voxel is bad if any of its components is (one NaN component of a vector is enough)
+        bad = np.argwhere((~np.isfinite(data.reshape(data.shape[:3] + (-1,)))).any(-1))[0]
         where = tuple(int(b + o) for b, o in zip(bad, lo))
         raise InputError(f"{path}: grid '{name}' holds NaN or Inf voxels (first at index {where})")
     meta = dict(grid.metadata)
@@ -244,11 +276,49 @@ def write_vdb(path: str | Path, grids: list, *, metadata: dict | None = None,
         raise InputError(f"{path}: two grids share a name ({names})")
     file_meta = {"creator": f"billow {__version__}"}
     file_meta.update({k: _metadata_value(v) for k, v in (metadata or {}).items()})
-    with atomic_path(path) as tmp:
+    expected = [(g.name, int(g.activeVoxelCount())) for g in built]
+    with atomic_path(path, verify=lambda tmp: _verify_written(path, tmp, expected)) as tmp:
         try:
             vdb.write(str(tmp), built, metadata=file_meta)
         except (OSError, RuntimeError) as e:
             raise OutputError(f"{path}: cannot write ({shorten(e)})") from e
     return Path(path)
+
+
+def _verify_written(path, tmp: Path, expected: list[tuple[str, int]]) -> None:
+    """Read back what OpenVDB wrote (it does not report short writes): the grid descriptors
+    and their end offsets against the file size, and each grid's name and active voxel count
+    against what was meant to be written."""
+    try:
+        found = read_descriptors(tmp)
+        meta = openvdb().readAllGridMetadata(str(tmp))
+        counts = [(g.name, int(dict(g.metadata).get("file_voxel_count", -1))) for g in meta]
+    except (InputError, RuntimeError, OSError, ValueError, KeyError) as e:
+        raise OutputError(f"{path}: short write: the file does not read back complete (disk "
+                          "full or a file size limit reached?); the previous file, if any, is "
+                          "kept") from e
+    if [d.name for d in found] != [n for n, _ in expected] or counts != expected:
+        raise OutputError(f"{path}: the written file does not read back as written (grids "
+                          f"{counts} instead of {expected}); the previous file, if any, is kept")
+    if found and found[-1].end_offset != tmp.stat().st_size:
+        raise OutputError(f"{path}: short write ({tmp.stat().st_size} bytes, the grids end at "
+                          f"byte {found[-1].end_offset}); the previous file, if any, is kept")
+
+
+def vdb_complete(path: str | Path) -> str | None:
+    """None if `path` is a complete VDB file (header, every grid's descriptor and data up to
+    its end offset); else what is wrong, for a resume to redo the frame."""
+    try:
+        grids = read_descriptors(path)
+        if not grids:
+            return "holds no grids"
+        if grids[-1].end_offset != Path(path).stat().st_size:
+            return f"has {Path(path).stat().st_size - grids[-1].end_offset} bytes after its last grid"
+        openvdb().readAllGridMetadata(str(path))
+    except InputError as e:
+        return str(e).split(": ", 1)[-1]
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        return shorten(e, 120)
+    return None
 
 

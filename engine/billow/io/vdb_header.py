@@ -59,6 +59,13 @@ def read_descriptors(path: str | Path) -> list[GridDescriptor]:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected a .vdb file")
+    try:
+        return _read_descriptors(path)
+    except OSError as e:  # unreadable (permissions), vanished, an I/O error
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
+
+
+def _read_descriptors(path: Path) -> list[GridDescriptor]:
     size = path.stat().st_size
     with open(path, "rb") as f:
         # The header, metadata and descriptors of the first grid fit in the first few KB;

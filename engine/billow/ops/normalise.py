@@ -26,16 +26,27 @@ MIN_SPEED = 1e-3  # low-res cells per frame; below it a frame counts as still
 MIN_DENSITY = 1e-12
 
 
+def frame_sums(density: np.ndarray, velocity: np.ndarray | None) -> np.ndarray:
+    """(sum rho, sum rho^2, sum rho |v|^2) over some voxels: the sums of disjoint windows of a
+    frame add up to the frame's (region-by-region upres of sparse caches)."""
+    rho = np.maximum(np.asarray(density, np.float64), 0.0)
+    out = np.array([rho.sum(), (rho * rho).sum(), np.nan])
+    if velocity is not None:
+        out[2] = (rho * np.square(np.asarray(velocity, np.float64)).sum(axis=-1)).sum()
+    return out
+
+
+def scales_from_sums(sums: np.ndarray) -> tuple[float, float]:
+    """(s_d, s_v) from `frame_sums` (summed over windows); an empty frame gives (1, 1), a
+    frame without velocity s_v = 1."""
+    total, sq, moved = (float(x) for x in sums)
+    if total <= MIN_DENSITY:
+        return 1.0, 1.0
+    s_v = 1.0 if np.isnan(moved) else max(float(np.sqrt(moved / total)), MIN_SPEED)
+    return sq / total, s_v
+
+
 def frame_scales(density: np.ndarray, velocity: np.ndarray | None) -> tuple[float, float]:
     """(s_d, s_v) of one frame: density `(*S)`, velocity `(*S, D)` in low-res cells per frame
     (or None: s_v = 1). An empty frame gives (1, 1)."""
-    rho = np.maximum(np.asarray(density, np.float64), 0.0)
-    total = float(rho.sum())
-    if total <= MIN_DENSITY:
-        return 1.0, 1.0
-    s_d = float((rho * rho).sum()) / total
-    if velocity is None:
-        return s_d, 1.0
-    speed2 = np.square(np.asarray(velocity, np.float64)).sum(axis=-1)
-    s_v = max(float(np.sqrt((rho * speed2).sum() / total)), MIN_SPEED)
-    return s_d, s_v
+    return scales_from_sums(frame_sums(density, velocity))

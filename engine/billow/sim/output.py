@@ -9,6 +9,7 @@ is written as a single z slice (Z = 1, z velocity 0).
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -54,8 +55,14 @@ def write_frame(path: Path, domain: Domain, density, velocity, *, fps: float,
 
 
 def write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def verify(tmp: Path) -> None:
+        if tmp.read_text() != text:
+            raise OutputError(f"{path}: short write (disk full?); the previous file is kept")
+
+    with atomic_path(path, verify) as tmp:
+        tmp.write_text(text)
 
 
 def read_json(path: Path) -> dict | None:
@@ -68,8 +75,28 @@ def read_json(path: Path) -> dict | None:
 
 
 def save_checkpoint(path: Path, state: State, time_frames: float, key: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, frame=state.frame, time=time_frames, key=key, **state.arrays())
+    def verify(tmp: Path) -> None:
+        try:
+            with np.load(tmp) as z:
+                ok = str(z["key"]) == key and int(z["frame"]) == state.frame
+                for name in z.files:
+                    z[name]  # reads (and CRC-checks) every array
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise OutputError(f"{path}: short write of the solver checkpoint (disk full?): "
+                              f"{e}") from e
+        if not ok:
+            raise OutputError(f"{path}: the checkpoint does not read back as written")
+
+    with atomic_path(path, verify) as tmp:
+        # built in memory, so a full disk fails in one plain write (not inside zipfile)
+        buffer = io.BytesIO()
+        np.savez(buffer, frame=state.frame, time=time_frames, key=key, **state.arrays())
+        try:
+            with open(tmp, "wb") as f:
+                f.write(buffer.getbuffer())
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write the solver checkpoint (disk full or a "
+                              "file size limit reached?)") from e
 
 
 def load_checkpoint(path: Path, key: str) -> tuple[State, float] | None:

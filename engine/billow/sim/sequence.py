@@ -20,7 +20,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import InputError, shorten
+from ..io.atomic import remove_stale_temporaries
 from ..io.sequence import FramePattern
+from ..io.vdb import vdb_complete
 from ..progress import Progress
 from .grid import Domain
 from .output import (
@@ -126,10 +128,15 @@ def simulate_sequence(settings: SimSettings, out: str, frames: int, *, start: in
         diff = _differences(old.get("settings", {}), meta["settings"]) or ["start frame"]
         raise InputError(f"{out}: holds a different simulation (differs in: "
                          f"{', '.join(diff)}); pick another --out, or pass --overwrite")
-    done = 0
+    remove_stale_temporaries(sidecar.parent)
+    done, damaged = 0, None
     if not overwrite:
         for f in wanted:
             if not pattern.path(f).exists():
+                break
+            problem = vdb_complete(pattern.path(f))
+            if problem is not None:  # a full disk or a kill: simulate it (and after) again
+                damaged = f"{pattern.path(f)}: {problem}; simulating from frame {f} again"
                 break
             done += 1
     stats = {"written": 0, "skipped": done, "resumed_from": None}
@@ -147,6 +154,8 @@ def simulate_sequence(settings: SimSettings, out: str, frames: int, *, start: in
     file_meta = {"billow_sim_key": key, "billow_sim_scene": settings.scene.name,
                  "billow_sim_seed": int(settings.seed)}
     with Progress(frames - done, "sim", progress) as p:
+        if damaged:
+            p.warn(damaged)
         if stats["resumed_from"] is not None:
             p.message(f"{pattern}: resuming after frame {stats['resumed_from']}")
         elif done:

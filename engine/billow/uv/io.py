@@ -3,7 +3,7 @@
 Formats (decided by the file, not by flags):
 
 - generic UV frame: a 16-bit PNG whose R, G, B channels are (u, v, mask) scaled to 0..65535
-  (mask 65535 inside), or a float32 EXR with R = u, G = v and the mask in B (or in A when the
+  (mask 65535 inside; with an alpha channel, as Nuke and Blender write it, the mask is A), or a float32 EXR with R = u, G = v and the mask in B (or in A when the
   file has an alpha channel);
 - DensePose IUV frame: an 8-bit PNG with channels R, G, B = (I, U, V), I in 0..24 (0 is
   background), U and V in 0..255; decoded into global UVs by `atlas.decode_iuv_image`;
@@ -100,7 +100,8 @@ def read_uv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         return atlas.decode_iuv_image(img[..., :3])
     if img.dtype == np.uint16:
         uv = img[..., :2].astype(np.float32) / _U16
-        mask = img[..., 2] > _U16 / 2
+        # RGBA (as Nuke and Blender write UV passes): the mask is alpha, as for EXR
+        mask = (img[..., 3] if img.shape[2] == 4 else img[..., 2]) > _U16 / 2
     elif img.dtype in (np.float32, np.float16, np.float64):
         uv = img[..., :2].astype(np.float32)
         m = img[..., 3] if img.shape[2] == 4 else img[..., 2]

@@ -46,7 +46,9 @@ def error_line(stderr: str) -> str | None:
 
 
 def _tail(text: str, lines: int = 6) -> str:
-    rows = [r for r in str(text).rstrip().splitlines() if r.strip()]
+    # nanobind's "leaked ..." report after a crash is never the error
+    rows = [r for r in str(text).rstrip().splitlines() if r.strip() and not r.strip().startswith(
+        ("nanobind:", "- leaked ", "- ... skipped"))]
     return "\n".join(rows[-lines:])
 
 
