@@ -71,7 +71,8 @@ class Recorder:
         value = getattr(data, name)
         item = {"kind": "prop", "name": name, "text": rna.name if text is None else text,
                 "type": rna.type, "subtype": getattr(rna, "subtype", ""), "expand": expand,
-                "slider": slider, "depth": self.depth, "in": self.kind, "active": self.active}
+                "slider": slider, "toggle": toggle, "depth": self.depth, "in": self.kind,
+                "active": self.active}
         if rna.type == "ENUM":
             items = rna.enum_items if not rna.is_enum_flag else []
             try:
