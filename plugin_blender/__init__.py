@@ -9,7 +9,7 @@ Blender's Python never imports torch or the engine.
 Blender.
 """
 
-_MODULES = ("preferences", "properties", "operators", "panels")
+_MODULES = ("preferences", "properties", "warm", "live", "operators", "panels")
 
 
 def _modules():

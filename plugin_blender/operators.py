@@ -1,7 +1,9 @@
 """Upres and Preview: read the panel, build one engine command, run it as a worker subprocess,
 load the result.
 
-`invoke` (a click in the UI) runs modally: a timer polls the worker's status snapshot, feeds the
+Preview runs on the warm engine (`warm.py`, one `billow serve` process kept with its model
+loaded) unless the preferences turn it off; Upres runs a fresh engine process with per-frame
+progress. `invoke` (a click in the UI) runs modally: a timer polls the worker's status snapshot, feeds the
 window-manager progress bar and the status bar, and Esc cancels (the engine is interrupted and
 its temporary files removed; finished frames stay, a partial one never appears). `execute` (a
 script, a test, `blender -b --python`) runs the same job synchronously.
@@ -13,12 +15,28 @@ from dataclasses import dataclass
 
 import bpy
 
+from pathlib import Path
+
 from .core.command import EngineNotFound, UpresRequest, engine_prefix, upres_argv
 from .core.frames import select_frames
 from .core.job import EngineJob
 from .core.mask import MaskError, mask_text
+from .core.server import ServerError, ServerJob
 from .preferences import prefs
-from .scene import SourceError, is_smoke_input, load_output, output_pattern, resolve_source
+from .properties import model_files, model_folder
+from .scene import (
+    SourceError,
+    cache_info,
+    cache_up_axis,
+    is_smoke_input,
+    load_output,
+    output_pattern,
+    pass_through_roles,
+    remove_old_versions,
+    resolve_source,
+)
+
+VELOCITY_NAMES = ("vel", "velocity", "v")
 
 _ACTIVE: dict = {}  # input object name -> running job (one run per object at a time)
 
@@ -30,12 +48,38 @@ class Plan:
     argv: list
     frames: list
     role: str
+    prefix: list = None
+    velocity_grid: str = ""
+    up_reason: str = ""
 
 
-def _model_path(context, settings) -> str | None:
-    if settings.model in ("", "DEFAULT"):
+def model_path(context, settings) -> str | None:
+    """The chosen model's path (None: the engine's default); a model that is no longer in the
+    folder is an error naming it, never a silent switch to another file."""
+    name = settings.model_file.strip()
+    if not name:
         return None
-    return str(bpy.path.abspath(prefs(context).model_folder)).rstrip("/\\") + "/" + settings.model
+    folder = model_folder(context)
+    if not folder:
+        raise SourceError(f"model '{name}': no model folder is set (Preferences > Add-ons > "
+                          "billow > Model folder), or clear Model for the engine's default")
+    if name not in model_files(context):
+        raise SourceError(f"model '{name}' is not in the model folder {folder} (moved or "
+                          "deleted?): put it back, or pick another Model")
+    return str(Path(folder) / name)
+
+
+def _velocity_name(info, kind: str) -> str:
+    """The velocity grid's name in the output (the engine keeps the input's base name)."""
+    if info is not None:
+        for g in info.grids:
+            if g.lower() in VELOCITY_NAMES:
+                return g
+        for g in info.grids:
+            base, _, axis = g.rpartition(".") if "." in g else g.rpartition("_")
+            if axis.lower() == "x" and base.lower() in VELOCITY_NAMES:
+                return base
+    return "velocity" if kind == "DOMAIN" else "vel"
 
 
 def make_plan(context, obj, role: str) -> Plan:
@@ -67,46 +111,76 @@ def make_plan(context, obj, role: str) -> Plan:
     if role == "preview":  # a new file each time: Blender caches volume files by path
         settings.preview_runs += 1
         tag = f"_preview{settings.preview_runs}"
-    out = output_pattern(source, settings.output_folder, int(settings.scale), tag)
+    version = 0
+    if role == "upres":  # a new version folder per run (scene.fresh_volume says why); Resume
+        version = settings.output_runs  # continues the last one
+        if not (settings.skip_existing and version > 0):
+            version += 1
+    out = output_pattern(source, settings.output_folder, int(settings.scale), tag, version)
+    if version:
+        settings.output_runs = version
     device = prefs(context).device if settings.device == "DEFAULT" else settings.device
     fps = scene.render.fps / (scene.render.fps_base or 1.0)
+    info = cache_info(source)
+    up, why = cache_up_axis(source, settings.up_axis, info)
+    wanted = [role for role, on in (("temperature", settings.pass_heat),
+                                    ("flame", settings.pass_flame),
+                                    ("color", settings.pass_color)) if on]
     req = UpresRequest(source.pattern, out, tuple(frames) if frames else None,
-                       _model_path(context, settings), int(settings.scale), settings.detail,
-                       mask, device, "z", fps, source.time_scale,
-                       skip_existing=settings.skip_existing and role == "upres")
+                       model_path(context, settings), int(settings.scale), settings.detail,
+                       mask, device, up, fps, source.time_scale,
+                       skip_existing=settings.skip_existing and role == "upres",
+                       pass_through=tuple(pass_through_roles(source, wanted, info)),
+                       write_velocity=settings.write_velocity)
     engine = prefs(context).engine
-    argv = upres_argv(engine_prefix(bpy.path.abspath(engine) if engine else ""), req)
-    return Plan(source, req, argv, frames, role)
+    prefix = engine_prefix(bpy.path.abspath(engine) if engine else "")
+    argv = upres_argv(prefix, req)
+    velocity = _velocity_name(info, source.kind) if settings.write_velocity else ""
+    return Plan(source, req, argv, frames, role, prefix, velocity, why)
+
+
+def start_job(context, plan: Plan):
+    """A preview on the warm engine (started here the first time), anything else cold."""
+    if plan.role == "preview" and prefs(context).warm_engine:
+        from . import warm
+
+        try:
+            server = warm.server(context, plan.prefix, plan.request.model)
+            return ServerJob(server, plan.argv[len(plan.prefix):]).start()
+        except ServerError as e:
+            print(f"billow: warm engine unavailable ({e}); starting a cold one")
+    return EngineJob(plan.argv, plan.request.output_pattern).start()
+
+
+def apply_result(context, plan: Plan, snap):
+    """The finished run -> (report level, message, output object or None)."""
+    if snap.state == "cancelled":
+        return ("WARNING", f"billow: cancelled; {snap.done} of {snap.total} frames were "
+                f"written to {plan.request.output_pattern} (tick Resume to continue)", None)
+    if snap.state != "done":
+        return "ERROR", f"billow {plan.role} failed: {snap.error}", None
+    try:
+        obj = load_output(plan.source, plan.request.output_pattern, plan.frames, plan.role,
+                          velocity_grid=plan.velocity_grid,
+                          density=plan.source.obj.billow.material_density)
+    except SourceError as e:
+        return "ERROR", str(e), None
+    if plan.role == "preview":
+        _remove_old_previews(plan)
+    else:
+        remove_old_versions(plan.request.output_pattern)
+    return ("INFO", f"billow: {obj.name} <- {snap.done} frame{'s' * (snap.done != 1)} in "
+            f"{snap.elapsed:.1f} s", obj)
 
 
 def finish(op, context, plan: Plan, snap) -> set:
     """Turn the final status into objects or a report."""
-    if snap.state == "cancelled":
-        op.report({"WARNING"}, f"billow: cancelled; {snap.done} of {snap.total} frames were "
-                  f"written to {plan.request.output_pattern} (tick Resume to continue)")
+    level, message, obj = apply_result(context, plan, snap)
+    op.report({level}, message)
+    if obj is None:
         return {"CANCELLED"}
-    if snap.state != "done":
-        op.report({"ERROR"}, f"billow upres failed: {snap.error}")
-        return {"CANCELLED"}
-    try:
-        obj = load_output(plan.source, plan.request.output_pattern, plan.frames, plan.role)
-    except SourceError as e:
-        op.report({"ERROR"}, str(e))
-        return {"CANCELLED"}
-    if plan.role == "preview":
-        _remove_old_previews(plan)
-    else:  # the full result replaces the preview
-        for o in bpy.data.objects:
-            if o.get("billow_input") == plan.source.obj.name and o.get("billow_role") == "preview":
-                o.hide_render = True
-                try:
-                    o.hide_set(True)
-                except RuntimeError:
-                    o.hide_viewport = True
     for o in context.view_layer.objects if context.view_layer else ():
         o.select_set(o == obj)
-    op.report({"INFO"}, f"billow: {obj.name} <- {snap.done} frame{'s' * (snap.done != 1)} "
-              f"in {snap.elapsed:.1f} s")
     return {"FINISHED"}
 
 
@@ -149,14 +223,13 @@ class _Run:
         plan = self._plan(context)
         if plan is None:
             return {"CANCELLED"}
-        job = EngineJob(plan.argv, plan.request.output_pattern).start()
-        return finish(self, context, plan, job.wait())
+        return finish(self, context, plan, start_job(context, plan).wait())
 
     def invoke(self, context, event):
         self.plan = self._plan(context)
         if self.plan is None:
             return {"CANCELLED"}
-        self.job = EngineJob(self.plan.argv, self.plan.request.output_pattern).start()
+        self.job = start_job(context, self.plan)
         _ACTIVE[self.plan.source.obj.name] = self.job
         wm = context.window_manager
         self.timer = wm.event_timer_add(0.2, window=context.window)
@@ -164,8 +237,9 @@ class _Run:
         wm.modal_handler_add(self)
         return {"RUNNING_MODAL"}
 
-    def _show(self, context, text: str | None) -> None:
+    def _show(self, context, text: str | None, fraction: float = 0.0) -> None:
         context.window_manager.billow_status = text or ""
+        context.window_manager.billow_progress = fraction
         if context.workspace is not None:
             context.workspace.status_text_set(text)
         for window in context.window_manager.windows:
@@ -190,7 +264,7 @@ class _Run:
         snap = self.job.status.snapshot()
         if not snap.finished:
             context.window_manager.progress_update(int(100 * snap.fraction))
-            self._show(context, snap.text("billow " + self.role))
+            self._show(context, snap.text("billow " + self.role), snap.fraction)
             return {"PASS_THROUGH"}
         self._end(context)
         return finish(self, context, self.plan, snap)
@@ -218,7 +292,24 @@ class BILLOW_OT_preview(_Run, bpy.types.Operator):
     role = "preview"
 
 
-CLASSES = (BILLOW_OT_upres, BILLOW_OT_preview)
+class BILLOW_OT_detail_preset(bpy.types.Operator):
+    """Set Detail to a preset value"""
+
+    bl_idname = "billow.detail_preset"
+    bl_label = "Detail Preset"
+    bl_options = {"REGISTER", "UNDO", "INTERNAL"}
+    value: bpy.props.FloatProperty(min=0.0, max=3.0)
+
+    @classmethod
+    def poll(cls, context):
+        return is_smoke_input(context.active_object)
+
+    def execute(self, context):
+        context.active_object.billow.detail = self.value
+        return {"FINISHED"}
+
+
+CLASSES = (BILLOW_OT_upres, BILLOW_OT_preview, BILLOW_OT_detail_preset)
 
 
 def register():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bpy
 
+from .properties import DETAIL_PRESETS, model_files
 from .scene import fluid_domain, is_smoke_input
 
 
@@ -17,19 +18,44 @@ def input_label(obj) -> str:
     return f"VDB {kind}: {bpy.path.basename(vol.filepath) or '(none)'}"
 
 
+def up_axis_label(obj) -> str:
+    """What Auto resolves to for `obj` (reads the first cache file's header only)."""
+    from .scene import SourceError, cache_up_axis, resolve_source
+
+    try:
+        axis, why = cache_up_axis(resolve_source(obj), obj.billow.up_axis)
+    except (SourceError, OSError, ValueError):
+        return ""
+    return f"{axis} ({why})"
+
+
 def draw_settings(layout, context, obj) -> None:
     s = obj.billow
     layout.use_property_split = True
     layout.use_property_decorate = False
     col = layout.column()
     col.label(text=input_label(obj), icon="VOLUME_DATA")
-    col.prop(s, "model")
+    col.prop(s, "model_file", text="Model", icon="FILE")
+    if s.model_file and s.model_file not in model_files(context):
+        col.label(text=f"{s.model_file} is not in the model folder", icon="ERROR")
+    elif not s.model_file:
+        col.label(text="Engine default model", icon="BLANK1")
     col.row().prop(s, "scale", expand=True)
     col.prop(s, "detail", slider=True)
+    row = col.row(align=True)
+    for label, value, _ in DETAIL_PRESETS:
+        op = row.operator("billow.detail_preset", text=label,
+                          depress=abs(s.detail - value) < 1e-6)
+        op.value = value
     col.prop(s, "mask_object")
     sub = col.column()
     sub.active = s.mask_object is not None
     sub.prop(s, "mask_falloff")
+    col.prop(s, "up_axis")
+    if s.up_axis == "AUTO":
+        text = up_axis_label(obj)
+        if text:
+            col.label(text=f"Up axis: {text}", icon="BLANK1")
     col.prop(s, "frame_mode")
     if s.frame_mode == "CUSTOM":
         row = col.row(align=True)
@@ -39,13 +65,26 @@ def draw_settings(layout, context, obj) -> None:
     col.prop(s, "output_folder")
     col.prop(s, "skip_existing")
     layout.separator()
+    col = layout.column(heading="Pass Through")
+    row = col.row(align=True)
+    row.prop(s, "pass_flame", toggle=True)
+    row.prop(s, "pass_heat", toggle=True)
+    row.prop(s, "pass_color", toggle=True)
+    col.prop(s, "write_velocity")
+    col.prop(s, "material_density")
+    layout.separator()
     row = layout.row(align=True)
     row.scale_y = 1.4
     row.operator("billow.preview", icon="RESTRICT_RENDER_OFF")
     row.operator("billow.upres", icon="PLAY")
-    status = context.window_manager.billow_status
+    layout.prop(s, "live_preview", icon="VIEW_CAMERA")
+    wm = context.window_manager
+    status = wm.billow_status
     if status:
-        layout.label(text=status, icon="TIME")
+        if 0.0 < wm.billow_progress < 1.0 and hasattr(layout, "progress"):
+            layout.progress(factor=wm.billow_progress, type="BAR", text=status)
+        else:
+            layout.label(text=status, icon="TIME")
 
 
 class _BillowPanel:

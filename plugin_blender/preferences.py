@@ -29,6 +29,11 @@ class BILLOW_AddonPreferences(bpy.types.AddonPreferences):
         name="Model folder", subtype="DIR_PATH", default="",
         description="Folder of ONNX models (each with its .json card) offered in the panel; "
         "empty: only the engine's shipped model")
+    warm_engine: bpy.props.BoolProperty(
+        name="Warm engine for previews", default=True,
+        description="Keep one engine process running with the model loaded (started at the "
+        "first preview, ended with Blender), so Preview and Live Preview skip the engine's "
+        "start-up; off: a fresh engine per preview")
     check_result: StringProperty(name="Check result", default="", options={"SKIP_SAVE"})
     check_ok: bpy.props.BoolProperty(default=False, options={"SKIP_SAVE"})
 
@@ -38,6 +43,7 @@ class BILLOW_AddonPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "engine")
         layout.prop(self, "device")
         layout.prop(self, "model_folder")
+        layout.prop(self, "warm_engine")
         row = layout.row()
         row.operator("billow.check_engine", icon="CHECKMARK")
         if self.check_result:

@@ -18,21 +18,40 @@ from bpy.props import (
 
 from .preferences import prefs
 
-_MODEL_ITEMS: list = []  # Blender needs dynamic enum items kept alive on the Python side
-
-
-def model_items(self, context):
-    items = [("DEFAULT", "Engine default", "The model shipped with the engine")]
-    folder = ""
+def model_folder(context=None) -> str:
+    """The preferences' model folder, absolute ('' when unset)."""
     try:
-        folder = bpy.path.abspath(prefs(context).model_folder)
-    except KeyError:
-        pass
-    if folder and Path(folder).is_dir():
-        for i, path in enumerate(sorted(Path(folder).glob("*.onnx")), start=1):
-            items.append((path.name, path.stem, str(path), i))
-    _MODEL_ITEMS[:] = items
-    return _MODEL_ITEMS
+        folder = prefs(context).model_folder
+    except KeyError:  # the add-on is being unregistered
+        return ""
+    return bpy.path.abspath(folder) if folder else ""
+
+
+def model_files(context=None) -> list[str]:
+    """The .onnx file names in the model folder, sorted."""
+    folder = model_folder(context)
+    if not folder or not Path(folder).is_dir():
+        return []
+    return sorted(p.name for p in Path(folder).glob("*.onnx"))
+
+
+def model_search(self, context, edit_text):
+    """Suggestions for the Model field: the folder's models (the field keeps a file name, so
+    a model added to or removed from the folder never changes another object's choice)."""
+    text = edit_text.lower()
+    return [(name, str(Path(model_folder(context)) / name)) for name in model_files(context)
+            if text in name.lower()]
+
+
+DETAIL_PRESETS = (("Calm", 0.0, "No invented detail: the network's smooth upres"),
+                  ("As Trained", 1.0, "The detail the model was trained to add"),
+                  ("Wispy", 2.0, "Exaggerated small-scale detail"))
+
+
+def _live_changed(self, context):
+    from . import live
+
+    live.ensure_timer()
 
 
 def _is_empty(self, obj):
@@ -40,8 +59,10 @@ def _is_empty(self, obj):
 
 
 class BILLOW_ObjectSettings(bpy.types.PropertyGroup):
-    model: EnumProperty(name="Model", items=model_items,
-                        description="ONNX model from the model folder (preferences)")
+    model_file: StringProperty(
+        name="Model", default="", search=model_search, search_options={"SORT"},
+        description="File name of an ONNX model in the model folder (preferences), kept by "
+        "name; empty: the model shipped with the engine")
     scale: EnumProperty(name="Scale", default="4",
                         items=[("4", "4x", "Four times the resolution on each axis"),
                                ("8", "8x", "Eight times (the 4x model applied twice)")])
@@ -71,7 +92,36 @@ class BILLOW_ObjectSettings(bpy.types.PropertyGroup):
     skip_existing: BoolProperty(
         name="Resume", default=False,
         description="Keep output frames that already exist (continue a cancelled run)")
+    up_axis: EnumProperty(
+        name="Up Axis", default="AUTO",
+        items=[("AUTO", "Auto", "From the cache's billow_up_axis metadata, else from the "
+                "object's rotation (a cache stood up with +90 degrees about X is y-up)"),
+               ("Y", "Y", "The cache is y-up (Houdini, OpenVDB tools)"),
+               ("Z", "Z", "The cache is z-up (Blender, Mantaflow)")],
+        description="Which axis of the cache points up (the model was trained y-up)")
+    pass_flame: BoolProperty(name="Flame", default=True,
+                             description="Upsample the input's flame grid into the output")
+    pass_heat: BoolProperty(name="Heat", default=True,
+                            description="Upsample the input's heat/temperature grid into the "
+                            "output")
+    pass_color: BoolProperty(name="Color", default=True,
+                             description="Upsample the input's color grid into the output")
+    write_velocity: BoolProperty(
+        name="Velocity (Motion Blur)", default=False,
+        description="Also write the upsampled velocity; the output then has motion blur "
+        "when Render > Motion Blur is on")
+    material_density: FloatProperty(
+        name="Smoke Density", default=5.0, min=0.0, soft_max=50.0,
+        description="Density multiplier of the shared 'billow Smoke' material, used by the "
+        "input and the output when the input has no material of its own (0-1 simulations "
+        "need about 5 to read as smoke)")
+    live_preview: BoolProperty(
+        name="Live Preview", default=False, options={"SKIP_SAVE"}, update=_live_changed,
+        description="Keep a preview of the current frame up to date while Detail, the mask or "
+        "the frame change (the warm engine re-runs it after a short pause)")
     preview_runs: IntProperty(default=0, options={"HIDDEN"})
+    output_runs: IntProperty(default=0, options={"HIDDEN"},
+                             description="Version folder of the last Upres (v001, v002...)")
 
 
 CLASSES = (BILLOW_ObjectSettings,)
@@ -82,9 +132,13 @@ def register():
         bpy.utils.register_class(cls)
     bpy.types.Object.billow = PointerProperty(type=BILLOW_ObjectSettings)
     bpy.types.WindowManager.billow_status = StringProperty(default="", options={"SKIP_SAVE"})
+    bpy.types.WindowManager.billow_progress = FloatProperty(
+        name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
+        options={"SKIP_SAVE"})
 
 
 def unregister():
+    del bpy.types.WindowManager.billow_progress
     del bpy.types.WindowManager.billow_status
     del bpy.types.Object.billow
     for cls in reversed(CLASSES):

@@ -19,6 +19,8 @@ from .core.frames import (
     pattern_from_file,
 )
 
+from .core.vdb_meta import VdbInfoError, auto_up_axis, read_info, roles_present
+
 MATERIAL = "billow Smoke"
 
 
@@ -102,8 +104,43 @@ def _domain_source(obj, ds) -> Source:
                   time_scale=ds.time_scale, kind="DOMAIN")
 
 
-def output_pattern(source: Source, folder: str, scale: int, tag: str = "") -> str:
-    """`<folder>/<object>/<object>_x4.####.vdb` (a single file for a single-file input)."""
+def first_file(source: Source) -> str:
+    return file_for(source.pattern, source.available[0]) if source.is_sequence else source.pattern
+
+
+def cache_info(source: Source):
+    """The first cache file's grid names and metadata (None when the header is unreadable:
+    the engine then reports the problem with the file)."""
+    try:
+        return read_info(first_file(source))
+    except VdbInfoError:
+        return None
+
+
+def cache_up_axis(source: Source, setting: str = "AUTO", info=None) -> tuple[str, str]:
+    """(up axis, why) of the cache: the panel's choice, else Mantaflow's z, else auto."""
+    if setting in ("Y", "Z"):
+        return setting.lower(), "panel"
+    if source.kind == "DOMAIN":
+        return "z", "Mantaflow cache"
+    info = info if info is not None else cache_info(source)
+    declared = info.meta("billow_up_axis") if info is not None else None
+    return auto_up_axis(declared, [list(r) for r in source.cache_matrix])
+
+
+def pass_through_roles(source: Source, wanted: list[str], info=None) -> list[str]:
+    """The wanted pass-through roles the cache has (all wanted when it cannot be read)."""
+    info = info if info is not None else cache_info(source)
+    if info is None or not info.grids:
+        return list(wanted)
+    have = roles_present(info.grids)
+    return [w for w in wanted if w in have]
+
+
+def output_pattern(source: Source, folder: str, scale: int, tag: str = "",
+                   version: int = 0) -> str:
+    """`<folder>/<object>/v003/<object>_x4.####.vdb` (a single file for a single-file input;
+    without the version folder when `version` is 0)."""
     if not folder:
         raise SourceError("set an output folder")
     if folder.startswith("//") and not bpy.data.filepath:
@@ -111,23 +148,53 @@ def output_pattern(source: Source, folder: str, scale: int, tag: str = "") -> st
                           "save it, or choose an absolute output folder")
     name = clean_name(source.obj.name)
     base = Path(bpy.path.abspath(folder)) / name
+    if version:
+        base = base / f"v{version:03d}"
     stem = f"{name}_x{scale}{tag}"
     return str(base / (f"{stem}.####.vdb" if source.is_sequence else f"{stem}.vdb"))
 
 
-def smoke_material():
+def smoke_material(density: float = 5.0):
+    """The shared 'billow Smoke' material: a Principled Volume reading `density` (and, when the
+    cache has them, `flame` and `temperature`/`heat` for emission, `color` for colour, as
+    Blender's own smoke material does), its Density set from the panel."""
     mat = bpy.data.materials.get(MATERIAL)
-    if mat is not None:
-        return mat
-    mat = bpy.data.materials.new(MATERIAL)
-    mat.use_nodes = True
-    nodes = mat.node_tree.nodes
-    nodes.clear()
-    out = nodes.new("ShaderNodeOutputMaterial")
-    vol = nodes.new("ShaderNodeVolumePrincipled")
-    vol.location = (-300, 0)
-    mat.node_tree.links.new(vol.outputs["Volume"], out.inputs["Volume"])
+    if mat is None:
+        mat = bpy.data.materials.new(MATERIAL)
+        mat.use_nodes = True
+        nodes = mat.node_tree.nodes
+        nodes.clear()
+        out = nodes.new("ShaderNodeOutputMaterial")
+        vol = nodes.new("ShaderNodeVolumePrincipled")
+        vol.location = (-300, 0)
+        mat.node_tree.links.new(vol.outputs["Volume"], out.inputs["Volume"])
+    vol = next((n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeVolumePrincipled"),
+               None)
+    if vol is not None:
+        vol.inputs["Density"].default_value = density
     return mat
+
+
+def _materials_of(obj) -> list:
+    return [m for m in getattr(obj.data, "materials", ()) if m is not None]
+
+
+def share_material(source: Source, vol, density: float) -> None:
+    """The output renders with the input's own material, so both read the same grids with the
+    same shader and match in brightness; an input without one gets the billow Smoke material
+    too. A material the artist set on the output is kept; the billow preset follows the panel's
+    Smoke Density."""
+    theirs = _materials_of(source.obj)
+    if not theirs:
+        mat = smoke_material(density)
+        if hasattr(source.obj.data, "materials"):
+            source.obj.data.materials.append(mat)
+        theirs = [mat]
+    elif MATERIAL in bpy.data.materials and theirs[0].name == MATERIAL:
+        smoke_material(density)
+    if not [m for m in vol.materials if m is not None]:
+        vol.materials.clear()
+        vol.materials.append(theirs[0])
 
 
 def _blend_path(path: str) -> str:
@@ -139,33 +206,80 @@ def _blend_path(path: str) -> str:
     return path
 
 
+def _copy_rna(src, dst) -> None:
+    for prop in src.bl_rna.properties:
+        if prop.identifier in ("rna_type", "name") or prop.is_readonly:
+            continue
+        try:
+            setattr(dst, prop.identifier, getattr(src, prop.identifier))
+        except (AttributeError, TypeError, ValueError):
+            pass
+
+
+def fresh_volume(obj, base: str, configure=None):
+    """Give `obj` a new Volume datablock, `<base>_v<N>` with N counting up per object, with the
+    old one's settings and materials; the old one is removed.
+
+    A re-run writes into a new version folder (operators.make_plan): Blender caches what it
+    loaded from a VDB file by path, and neither re-setting the filepath, `grids.unload()/load()`
+    nor a new datablock over the same (rewritten) files reliably shows the new voxels in the
+    same session (Blender 5.0). The new datablock keeps the object's data free of the old
+    sequence settings; names count up (`<base>_v<N>`) because a new datablock given the old
+    one's name rendered the old voxels too."""
+    old = obj.data
+    version = int(obj.get("billow_data_version", 0)) + 1
+    obj["billow_data_version"] = version
+    new = bpy.data.volumes.new(f"{base}_v{version}")
+    new.velocity_scale = old.velocity_scale
+    _copy_rna(old.render, new.render)
+    _copy_rna(old.display, new.display)
+    for m in old.materials:
+        new.materials.append(m)
+    if configure is not None:  # files and timing set before the object shows the datablock
+        configure(new)
+    obj.data = new
+    if old.users == 0:
+        bpy.data.volumes.remove(old)
+    return new
+
+
+def _find_output(source: Source, role: str):
+    return next((o for o in bpy.data.objects if o.get("billow_input") == source.obj.name
+                 and o.get("billow_role") == role and o.type == "VOLUME"), None)
+
+
 def load_output(source: Source, pattern: str, frames: list, role: str = "upres",
-                hide_input: bool = True):
-    """Create or update (in place) the Volume object showing `pattern`: same timing as the
-    input (clipped to the frames written), the cache placed like the input, a smoke material.
-    `role` is upres or preview; one object per input and role."""
+                hide_input: bool = True, velocity_grid: str = "", density: float = 5.0):
+    """Create or update the Volume object showing `pattern`: same timing as the input (clipped
+    to the frames written), parented to the input (it follows it), sharing its material. `role`
+    is upres or preview; one object per input and role; a preview hides the full result (and
+    the full result the preview). `velocity_grid`: the output's velocity grid (motion blur)."""
     name = f"{source.obj.name}_billow" + ("_preview" if role == "preview" else "")
-    obj = next((o for o in bpy.data.objects if o.get("billow_input") == source.obj.name
-                and o.get("billow_role") == role and o.type == "VOLUME"), None)
+    obj = _find_output(source, role)
     if obj is None:
         vol = bpy.data.volumes.new(name)
         obj = bpy.data.objects.new(name, vol)
         collections = source.obj.users_collection or (bpy.context.scene.collection,)
         collections[0].objects.link(obj)
         obj["billow_input"], obj["billow_role"] = source.obj.name, role
-    vol = obj.data
-    if source.is_sequence and role == "upres":
-        first, last = min(frames), max(frames)
-        seq = source.seq.restricted(first, last)
-        vol.filepath = _blend_path(file_for(pattern, first))
-        vol.is_sequence = True
-        vol.frame_start, vol.frame_offset, vol.frame_duration = seq.start, seq.offset, seq.duration
-        if source.kind == "VOLUME":
-            vol.sequence_mode = source.obj.data.sequence_mode
-    else:
-        vol.filepath = _blend_path(file_for(pattern, frames[0]) if frames else pattern)
-        vol.is_sequence = False
-    vol.grids.unload()
+
+    def configure(vol):
+        if source.is_sequence and role == "upres":
+            first, last = min(frames), max(frames)
+            seq = source.seq.restricted(first, last)
+            vol.filepath = _blend_path(file_for(pattern, first))
+            vol.is_sequence = True
+            vol.frame_start, vol.frame_offset = seq.start, seq.offset
+            vol.frame_duration = seq.duration
+            if source.kind == "VOLUME":
+                vol.sequence_mode = source.obj.data.sequence_mode
+        else:
+            vol.filepath = _blend_path(file_for(pattern, frames[0]) if frames else pattern)
+            vol.is_sequence = False
+        if velocity_grid:  # Blender then blurs the volume along it when motion blur is on
+            vol.velocity_grid, vol.velocity_unit = velocity_grid, "SECOND"
+
+    vol = fresh_volume(obj, name, configure)
     bpy.context.view_layer.update()  # the volume learns the scene frame when evaluated
     scene_frame = bpy.context.scene.frame_current
     shown = (not vol.is_sequence
@@ -173,15 +287,44 @@ def load_output(source: Source, pattern: str, frames: list, role: str = "upres",
     if shown and not vol.grids.load():  # outside the sequence there is nothing to check
         raise SourceError(f"{vol.filepath}: Blender cannot load the output "
                           f"({vol.grids.error_message})")
-    obj.matrix_world = source.cache_matrix
-    if not vol.materials:
-        vol.materials.append(smoke_material())
+    # parented to the input: moving or animating the input moves the result
+    obj.parent = source.obj
+    obj.matrix_parent_inverse = Matrix.Identity(4)
+    try:
+        obj.matrix_basis = source.obj.matrix_world.inverted() @ source.cache_matrix
+    except ValueError:  # a zero-scale input: keep the world placement
+        obj.matrix_world = source.cache_matrix
+    share_material(source, vol, density)
     obj.hide_render = False
     _set_hidden(obj, False)
+    other = _find_output(source, "upres" if role == "preview" else "preview")
+    if other is not None:
+        other.hide_render = True
+        _set_hidden(other, True)
     if hide_input:
         _set_hidden(source.obj, True)
         source.obj.hide_render = True
     return obj
+
+
+def remove_old_versions(pattern: str) -> None:
+    """After a re-run loaded: the earlier version folders' VDB files of this object (the
+    folders `v<N>` beside the current one; nothing else is touched)."""
+    current = Path(pattern).parent
+    if not current.name.startswith("v") or not current.name[1:].isdigit():
+        return
+    for folder in current.parent.glob("v[0-9]*"):
+        if folder == current or not folder.is_dir() or not folder.name[1:].isdigit():
+            continue
+        for f in folder.glob("*.vdb"):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        try:
+            folder.rmdir()
+        except OSError:  # something else is in it: leave it
+            pass
 
 
 def _set_hidden(obj, hidden: bool) -> None:

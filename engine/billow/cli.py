@@ -46,6 +46,7 @@ COMMANDS = {
     "export": "export a trained generator to ONNX with its model card",
     "uv": "temporally coherent UVs for re-texturing (temporalUV)",
     "retexture": "re-texture an image sequence through its UVs (one lookup per pixel)",
+    "serve": "keep the engine warm for a DCC: upres requests as JSON lines on stdin",
 }
 
 

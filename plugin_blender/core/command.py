@@ -96,11 +96,15 @@ class UpresRequest:
     """engine mask text (`sphere:...`/`box:...`) in the cache's world space, or None"""
     device: str = "cpu"
     up_axis: str = "z"
-    """Blender caches are z-up: always z from Blender"""
+    """the cache's up axis: z for Blender's own caches, y for Houdini's (the panel decides)"""
     fps: float | None = None
     time_scale: float | None = None
     """Mantaflow time scale of the domain (None: the engine's default)"""
     skip_existing: bool = False
+    pass_through: tuple[str, ...] = ()
+    """grids/roles upsampled into the output (temperature, flame, color)"""
+    write_velocity: bool = False
+    """also write the upsampled velocity (motion blur)"""
     extra: tuple[str, ...] = field(default_factory=tuple)
     """further engine arguments, passed verbatim"""
 
@@ -132,6 +136,10 @@ def upres_argv(prefix: list[str], req: UpresRequest) -> list[str]:
         argv += ["--time-scale", _num(req.time_scale)]
     if req.skip_existing:
         argv.append("--skip-existing")
+    if req.pass_through:
+        argv += ["--pass-through", ",".join(req.pass_through)]
+    if req.write_velocity:
+        argv.append("--write-velocity")
     argv += list(req.extra)
     return argv
 

@@ -39,7 +39,9 @@ bpy.context.scene.collection.objects.link(mask)
 mask.empty_display_type = "SPHERE"
 s = obj.billow
 s.detail, s.mask_object, s.mask_falloff, s.frame_mode = 1.6, mask, 0.5, "SCENE"
+s.write_velocity = True
 bpy.context.window_manager.billow_status = "billow upres: frame 14 (4/48), 88 s left - Esc to cancel"
+bpy.context.window_manager.billow_progress = 4 / 48
 print("LAYOUT " + json.dumps(panel_layout.record(obj)))
 """
 
@@ -85,7 +87,8 @@ def draw(items: list, out: Path) -> None:
 
     width, row_h, split = 360, 26, 130  # use_property_split: labels right-aligned at `split`
     rows, i = [], 0
-    items = [it for it in items if it["kind"] in ("label", "prop", "operator", "separator")]
+    items = [it for it in items if it["kind"] in ("label", "prop", "operator", "separator",
+                                                  "heading", "progress")]
     while i < len(items):  # consecutive buttons share one row, as in the panel
         if items[i]["kind"] == "operator":
             j = i
@@ -127,10 +130,20 @@ def draw(items: list, out: Path) -> None:
             ops = it["ops"]
             bw = (width - 32) / len(ops)
             for k, op in enumerate(ops):
-                box(16 + k * bw, y, bw - 2, 26, BUTTON, r=3)
+                box(16 + k * bw, y, bw - 2, 26, BLUE if op.get("depress") else BUTTON, r=3)
                 icon = {"PLAY": "\u25b6 ", "RESTRICT_RENDER_OFF": "\u25c9 "}.get(op["icon"], "")
                 text(16 + (k + 0.5) * bw, y + 13, icon + op["text"], ha="center", size=7)
             y += heights[kind]
+            continue
+        if kind == "heading":
+            text(16, y + 9, it["text"], DIM, size=6, weight="bold")
+            y += row_h * 0.8
+            continue
+        if kind == "progress":
+            box(16, y, width - 32, 18, FIELD, r=3)
+            box(16, y, max((width - 32) * it["factor"], 4), 18, BLUE, r=3)
+            text(22, y + 9, it["text"], size=5.5)
+            y += row_h
             continue
         if kind == "label":
             icon = {"VOLUME_DATA": "\u25a7 ", "TIME": "\u25f7 ", "INFO": "\u24d8 "}.get(
@@ -161,6 +174,9 @@ def draw(items: list, out: Path) -> None:
             box(x0, y, w, 18, BUTTON, r=3)
             text(x0 + w / 2, y + 9, f"{v:.2f} m" if it["subtype"] == "DISTANCE" else f"{v:.3f}",
                  color, ha="center")
+        elif it["type"] == "BOOLEAN" and it.get("toggle"):
+            box(x0, y, w, 18, BLUE if v else BUTTON, r=3)
+            text(x0 + w / 2, y + 9, it["text"], ha="center")
         elif it["type"] == "BOOLEAN":
             box(x0, y + 2, 14, 14, BLUE if v else BUTTON, r=3)
             if v:

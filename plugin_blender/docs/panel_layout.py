@@ -15,6 +15,16 @@ import bpy
 MODULE = "bl_ext.user_default.billow"
 
 
+class _OperatorProperties:
+    """Stands in for the operator properties `layout.operator()` returns."""
+
+    def __init__(self, item):
+        object.__setattr__(self, "_item", item)
+
+    def __setattr__(self, name, value):
+        self._item.setdefault("props", {})[name] = value
+
+
 class Recorder:
     def __init__(self, items, depth=0, kind="column"):
         self.items, self.depth, self.kind = items, depth, kind
@@ -26,7 +36,9 @@ class Recorder:
         self.items.append({"kind": kind, "depth": self.depth})
         return Recorder(self.items, self.depth + 1, kind)
 
-    def column(self, **_):
+    def column(self, heading="", **_):
+        if heading:
+            self.items.append({"kind": "heading", "text": heading, "depth": self.depth})
         return self._child("column")
 
     def row(self, **_):
@@ -41,19 +53,26 @@ class Recorder:
     def label(self, text="", icon="NONE"):
         self.items.append({"kind": "label", "text": text, "icon": icon, "depth": self.depth})
 
-    def operator(self, idname, text=None, icon="NONE", **_):
+    def operator(self, idname, text=None, icon="NONE", depress=False, **_):
         mod, name = idname.split(".")
         label = getattr(getattr(bpy.ops, mod), name).get_rna_type().name
-        self.items.append({"kind": "operator", "text": text or label, "icon": icon,
-                           "idname": idname, "depth": self.depth, "in": self.kind,
-                           "scale_y": self.scale_y})
+        item = {"kind": "operator", "text": text or label, "icon": icon, "idname": idname,
+                "depth": self.depth, "in": self.kind, "scale_y": self.scale_y,
+                "depress": depress}
+        self.items.append(item)
+        return _OperatorProperties(item)
 
-    def prop(self, data, name, text=None, expand=False, slider=False, **_):
+    def progress(self, factor=0.0, type="BAR", text=""):
+        self.items.append({"kind": "progress", "text": text, "factor": factor,
+                           "depth": self.depth})
+
+    def prop(self, data, name, text=None, expand=False, slider=False, toggle=False, **_):
         rna = data.bl_rna.properties[name]
         value = getattr(data, name)
         item = {"kind": "prop", "name": name, "text": rna.name if text is None else text,
                 "type": rna.type, "subtype": getattr(rna, "subtype", ""), "expand": expand,
-                "slider": slider, "depth": self.depth, "in": self.kind, "active": self.active}
+                "slider": slider, "toggle": toggle, "depth": self.depth, "in": self.kind,
+                "active": self.active}
         if rna.type == "ENUM":
             items = rna.enum_items if not rna.is_enum_flag else []
             try:

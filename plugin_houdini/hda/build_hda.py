@@ -1,6 +1,7 @@
 """Build the Billow Upres SOP, billow::upres::1.0, from its definition in git.
 
     hython plugin_houdini/hda/build_hda.py               # -> otls/billow__upres__1.0.hda
+                                                         #    (.hdalc Indie, .hdanc Apprentice)
     hython plugin_houdini/hda/build_hda.py --expand DIR  # and the expanded text form (hotl -t)
     hython plugin_houdini/hda/build_hda.py --out other.hda
 
@@ -94,10 +95,14 @@ def expand(hda_path: str, folder: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(PACKAGE, hda.HDA_FILE))
+    ap.add_argument("--out", default=None,
+                    help="default: otls/ with the extension this licence saves (.hda, .hdalc "
+                    "Indie, .hdanc Apprentice/Education)")
     ap.add_argument("--expand", default=None, help="also write the expanded form here")
     args = ap.parse_args(argv)
     _check_houdini()
+    if args.out is None:
+        args.out = os.path.join(PACKAGE, hda.hda_file(str(hou.licenseCategory())))
     with tempfile.TemporaryDirectory() as tmp:
         built = build(os.path.join(tmp, os.path.basename(args.out)))
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

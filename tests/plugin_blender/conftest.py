@@ -39,9 +39,31 @@ def blender_ext_cli() -> Path | None:
 
 
 def engine_executable() -> str:
-    """The `billow` console script of the environment running the tests."""
+    """The `billow` console script of the environment running the tests; when that script would
+    import another checkout's engine (an editable install elsewhere, e.g. from a git worktree),
+    a small launcher that runs this checkout's engine with the same Python."""
     found = Path(sys.executable).with_name("billow")
-    return str(found) if found.exists() else (shutil.which("billow") or "")
+    script = str(found) if found.exists() else (shutil.which("billow") or "")
+    import billow
+
+    here = Path(billow.__file__).resolve().parents[1]
+    if sys.platform == "win32" or here != ROOT / "engine":
+        return script
+    probe = subprocess.run([sys.executable, "-c", "import billow; print(billow.__file__)"],
+                           capture_output=True, text=True, env=_clean_env(), check=False)
+    if probe.returncode == 0 and Path(probe.stdout.strip()).resolve().parents[1] == here:
+        return script
+    launcher = Path(os.environ.get("TMPDIR", "/tmp")) / f"billow-engine-{os.getpid()}" / "billow"
+    launcher.parent.mkdir(parents=True, exist_ok=True)
+    launcher.write_text(f"#!/bin/sh\nPYTHONPATH={here} exec {sys.executable} -m billow \"$@\"\n")
+    launcher.chmod(0o755)
+    return str(launcher)
+
+
+def _clean_env() -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
 
 
 @pytest.fixture(scope="session")

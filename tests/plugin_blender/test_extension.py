@@ -39,7 +39,7 @@ def test_upres_preview_and_render(run_blender, smoke_seq, tmp_path):
         ctx.view_layer.objects.active = src
         ctx.view_layer.update()
         s = src.billow
-        s.model, s.output_folder = "toy_x4.onnx", {str(out_dir)!r}
+        s.model_file, s.output_folder = "toy_x4.onnx", {str(out_dir)!r}
 
         # preview twice at scene frame 12 (file 3): one object, updated in place
         scene.frame_set(12)
@@ -118,7 +118,7 @@ def test_upres_preview_and_render(run_blender, smoke_seq, tmp_path):
     assert r["preview_grids"] == ["density"]
     # Timing: scene 10..13 show files 1..4, as the input; nothing outside
     path, is_seq, start, offset, duration = r["seq"]
-    assert path == str(tmp_path / "out" / "Smoke" / "Smoke_x4.0001.vdb")
+    assert path == str(tmp_path / "out" / "Smoke" / "v001" / "Smoke_x4.0001.vdb")
     assert (is_seq, start, offset, duration) == (True, 10, 0, 4)
     assert r["files"]["10"] == ["Smoke_x4.0001.vdb", ["density"]]
     assert r["files"]["13"] == ["Smoke_x4.0004.vdb", ["density"]]
@@ -133,7 +133,7 @@ def test_upres_preview_and_render(run_blender, smoke_seq, tmp_path):
     assert "ShaderNodeVolumePrincipled" in r["nodes"]
     assert r["hidden"] == [True, True, True, False]  # input and preview hidden, output shown
     # the output frames are the engine's 4x density
-    hi = read_grid(tmp_path / "out" / "Smoke" / "Smoke_x4.0002.vdb", "density")
+    hi = read_grid(tmp_path / "out" / "Smoke" / "v001" / "Smoke_x4.0002.vdb", "density")
     np.testing.assert_allclose(hi.voxel_size, 0.025, rtol=1e-6)
     assert hi.data.max() > 0.5
     # Render: smoke where the blob projects, empty in the corners
@@ -167,7 +167,7 @@ def test_errors_are_reports_with_the_message(run_blender, tmp_path):
         ctx.view_layer.objects.active = src
         res["unsaved"] = attempt(bpy.ops.billow.upres)  # default output folder is //billow/
         src.billow.output_folder = {str(tmp_path / 'out')!r}
-        src.billow.model = "toy_x4.onnx"
+        src.billow.model_file = "toy_x4.onnx"
         res["broken"] = attempt(bpy.ops.billow.upres)
         PREFS.engine = {str(tmp_path / 'no' / 'billow')!r}
         res["no_engine"] = attempt(bpy.ops.billow.upres)
@@ -259,7 +259,7 @@ def test_plan_mask_device_and_frames(run_blender, smoke_seq, tmp_path):
     assert kind == "sphere"
     np.testing.assert_allclose([float(v) for v in values.split(",")], [0, 0, 1, 0.25, 0.2],
                                atol=1e-5)
-    assert opts[argv[2]] == str(tmp_path / "o" / "Smoke" / "Smoke_x8.####.vdb")
+    assert opts[argv[2]] == str(tmp_path / "o" / "Smoke" / "v001" / "Smoke_x8.####.vdb")
     assert "Sphere or Cube" in r["arrows"]
     panel = r["panel_volume"]
     assert panel[0] == "VDB sequence: smoke.0001.vdb"
@@ -280,7 +280,7 @@ def test_modal_run_shows_progress_and_esc_cancels(run_blender, tmp_path):
 
     for f in range(1, 9):
         smoke_frame(tmp_path / "in" / f"smoke.{f:04d}.vdb", shift=0.25 * f)
-    out_dir = tmp_path / "out" / "Smoke"
+    out_dir = tmp_path / "out" / "Smoke" / "v001"  # Resume continues the version folder
     r = run_blender(f"""
         import importlib, os, time, types
         ops = importlib.import_module("bl_ext.user_default.billow.operators")
@@ -292,7 +292,7 @@ def test_modal_run_shows_progress_and_esc_cancels(run_blender, tmp_path):
         src = bpy.data.objects.new("Smoke", vol)
         ctx.scene.collection.objects.link(src)
         ctx.view_layer.objects.active = src
-        src.billow.model, src.billow.output_folder = "toy_x4.onnx", {str(tmp_path / 'out')!r}
+        src.billow.model_file, src.billow.output_folder = "toy_x4.onnx", {str(tmp_path / 'out')!r}
 
         # Headless Blender has no window for event_timer_add/modal_handler_add: stand in for
         # the window manager and the events, and run the operator's own invoke-time setup.

@@ -37,3 +37,17 @@ def test_built_zip_holds_only_the_extension(extension_zip):
     assert {"blender_manifest.toml", "__init__.py", "operators.py", "core/job.py"} <= names
     assert not [n for n in names if n.startswith("docs/") or "__pycache__" in n
                 or n.endswith(".pyc")], names
+
+
+# The Blender Extensions Platform's accepted licences for add-ons (docs.blender.org/manual/en/
+# latest/advanced/extensions/licenses.html): the GPL family first, then a few permissive ones.
+PLATFORM_LICENSES = {"SPDX:GPL-2.0-or-later", "SPDX:GPL-3.0-or-later",
+                     "SPDX:LGPL-2.1-or-later", "SPDX:LGPL-3.0-or-later", "SPDX:BSD-1-Clause",
+                     "SPDX:BSD-2-Clause", "SPDX:BSD-3-Clause", "SPDX:BSL-1.0", "SPDX:MIT",
+                     "SPDX:MIT-0", "SPDX:MPL-2.0", "SPDX:Pixar", "SPDX:Zlib"}
+
+
+def test_license_is_one_the_extensions_platform_accepts():
+    m = tomllib.loads((PLUGIN / "blender_manifest.toml").read_text())
+    assert m["license"] == ["SPDX:GPL-3.0-or-later"]
+    assert set(m["license"]) <= PLATFORM_LICENSES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import fnmatch
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -73,6 +74,39 @@ def test_hda_type_name_is_namespaced_and_versioned():
     assert (hda.MIN_INPUTS, hda.MAX_INPUTS) == (0, 1) and len(hda.INPUT_LABELS) == 1
     gitignore = (PLUGIN / ".gitignore").read_text()
     assert "otls/*.hda" in gitignore  # built, never committed
+
+
+@pytest.mark.parametrize("category, name", [
+    ("licenseCategoryType.Commercial", "otls/billow__upres__1.0.hda"),
+    ("licenseCategoryType.Indie", "otls/billow__upres__1.0.hdalc"),
+    ("licenseCategoryType.Apprentice", "otls/billow__upres__1.0.hdanc"),
+    ("ApprenticeHD", "otls/billow__upres__1.0.hdanc"),
+    ("licenseCategoryType.Education", "otls/billow__upres__1.0.hdanc"),
+])
+def test_non_commercial_licences_get_their_extension(category, name):
+    """Indie saves .hdalc, Apprentice/Education .hdanc: the build names the file so, and git
+    ignores those as it ignores the .hda."""
+    assert hda.hda_file(category) == name
+    ignored = [ln for ln in (PLUGIN / ".gitignore").read_text().splitlines()
+               if ln.startswith("otls/")]
+    assert any(fnmatch.fnmatch(name, pattern) for pattern in ignored), (name, ignored)
+
+
+def test_the_build_names_its_output_by_licence(mock_hou, tmp_path):
+    mock_hou.licenseCategory.return_value = "licenseCategoryType.Indie"
+    sys.path.insert(0, str(PLUGIN / "hda"))
+    try:
+        import build_hda
+        written = []
+        build_hda.build = lambda out: written.append(out) or out
+        build_hda.shutil.copyfile = lambda a, b: None
+        build_hda.PACKAGE = str(tmp_path)  # the default folder: $BILLOW_HOUDINI/otls
+        build_hda.main([])
+    finally:
+        sys.path.remove(str(PLUGIN / "hda"))
+        sys.modules.pop("build_hda", None)
+    assert written and written[0].endswith("billow__upres__1.0.hdalc")
+    assert (tmp_path / "otls").is_dir()
 
 
 def test_parameters_are_well_formed():

@@ -19,6 +19,18 @@ TAB_SUBMENU = "Billow"
 MIN_INPUTS, MAX_INPUTS = 0, 1
 INPUT_LABELS = ("Smoke VDBs: density and vel (or vel.x/.y/.z)",)
 HDA_FILE = "otls/billow__upres__1.0.hda"  # relative to the package folder ($BILLOW_HOUDINI)
+# Houdini saves assets with the extension of its licence: Indie writes .hdalc, Apprentice and
+# Education write .hdanc (and refuse to save .hda); a commercial licence writes .hda.
+HDA_EXTENSIONS = {"commercial": ".hda", "indie": ".hdalc", "apprentice": ".hdanc",
+                  "apprenticehd": ".hdanc", "education": ".hdanc"}
+
+
+def hda_file(license_category: str = "commercial") -> str:
+    """HDA_FILE with the extension Houdini's licence `license_category` saves (the name of a
+    `hou.licenseCategoryType`, e.g. "Indie" or "licenseCategoryType.Indie")."""
+    key = str(license_category).rsplit(".", 1)[-1].lower()
+    ext = HDA_EXTENSIONS.get(key, ".hda")
+    return HDA_FILE[: -len(".hda")] + ext
 MIN_HOUDINI = (20, 0)
 
 # Inside the subnet. The Python SOP reads its parent's parameters.

@@ -18,18 +18,19 @@ from . import hda_definition as hda
 from .command import (SettingsError, build_argv, command_text, resolve_executable,
                       settings_from_parms, settings_signature)
 from .errors import EngineCancelled, EngineError
+from .evaluate import ExpressionError, evaluate_path, expander
 from .frames import FrameRangeError, format_frames, frames_to_render, range_spec
 from .paths import PathError, frame_path
 from .runner import run_engine
 
-USER_ERRORS = (SettingsError, PathError, FrameRangeError, EngineError)
+USER_ERRORS = (SettingsError, PathError, FrameRangeError, EngineError, ExpressionError)
 # Node user data (saved with the .hip): the settings signature of the frames on disk, so a
 # changed parameter re-runs the engine instead of loading a stale frame.
 SIGNATURE_KEY = "billow_settings_signature"
 
 
 def read_parms(node) -> dict:
-    """The asset's parameter values by name; strings raw (unexpanded) so `$F4` survives."""
+    """Parameter values by name; file paths evaluated with $F4 kept (evaluate.py)."""
     values = {}
     for parm_def in hda.iter_parms():
         if parm_def["type"] in ("button", "separator", "label"):
@@ -38,12 +39,9 @@ def read_parms(node) -> dict:
             parm = node.parm(name)
             if parm is None:
                 continue
-            if parm_def["type"] in ("string", "file"):
-                try:
-                    values[name] = parm.unexpandedString()
-                except hou.OperationFailed:  # an expression, not a literal string
-                    values[name] = parm.evalAsString()
-            elif parm_def["type"] == "menu":
+            if parm_def["type"] == "file":
+                values[name] = evaluate_path(parm, expander(hou), hou.OperationFailed)
+            elif parm_def["type"] in ("string", "menu"):
                 values[name] = parm.evalAsString()
             else:
                 values[name] = parm.eval()

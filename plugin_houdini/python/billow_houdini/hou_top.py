@@ -50,7 +50,9 @@ def on_generate(pdg_node, item_holder, upstream_items, generation_type) -> None:
 
 def create_top(parent, name: str = "billow_upres", sop=None):
     """A Python Processor TOP in `parent` set up as the Billow Upres TOP. With `sop` (a
-    billow::upres SOP), its settings are copied, with $F4 written as ####."""
+    billow::upres SOP), its settings are copied as the SOP evaluates them ($OS, backticks and
+    `chs()` resolved at the SOP: the farm writes the files the SOP reads), with $F4 written
+    as ####."""
     from .paths import hashes
 
     top = parent.createNode("pythonprocessor", name)
