@@ -25,4 +25,10 @@ def test_demo_simulates_upreses_and_draws(tmp_path):
     assert high[0].voxel_size[0] == pytest.approx(low[0].voxel_size[0] / 4)
     image = Image.open(tmp_path / "preview.png")
     assert image.size[1] >= 384 and (tmp_path / "preview.gif").exists()
-    assert max(image.convert("L").getdata()) > 100  # smoke is visible, not a black frame
+    # four panels (input, trilinear, tricubic, billow), smoke visible in each
+    grey = image.convert("L")
+    w, h = grey.size
+    assert w > 3.5 * h
+    for k in range(4):
+        panel = grey.crop((k * w // 4 + 4, 20, (k + 1) * w // 4 - 4, h))
+        assert max(panel.getdata()) > 100
