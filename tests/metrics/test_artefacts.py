@@ -38,6 +38,19 @@ def test_lattice_measure_is_about_one_for_smooth_smoke():
     assert 0.6 < lattice_measure(noise) < 1.6
 
 
+def test_lattice_measure_ignores_flat_faces():
+    """A block of smoke with sharp flat faces (its edge spectrum lies on the k-space axes) is
+    natural smoke, not a lattice."""
+    n = 32
+    block = torch.zeros(n, n, n)
+    block[5:27, 3:19, 6:26] = 0.8
+    block = gaussian_blur(block[None, None], 0.7)[0, 0] * (1.0 + 0.3 * band_noise((n, n, n), 5))
+    m = lattice_measure(block)
+    assert m < 1.8  # not flagged (a perfect box's sinc ripples can put its bins below 1)
+    lattice = 0.2 * torch.from_numpy(lattice_pattern(block.shape)) * (block > 0.1)
+    assert lattice_measure(block + lattice) > 3.0
+
+
 def test_lattice_measure_flags_an_injected_period_4_pattern():
     y = smoke_like()
     base = lattice_measure(y)
