@@ -92,18 +92,39 @@ def set_specs(quick: bool) -> list[SetSpec]:
 # generate
 
 
+def gauss_lr(x):
+    """`billow.ops.downsample(x, 4)` for (C, X, Y, Z), computed axis by axis: blur along one
+    axis (same kernel, replicate padding), then take the linear sample at the low-res centre
+    4 i + 1.5 (the mean of high-res cells 4 i + 1 and 4 i + 2) before the next axis. Blur and
+    sampling are separable and linear, so this equals billow's blur-then-sample to float
+    rounding (tests/benchmarks), at a fraction of the cost at 256^3."""
+    import torch
+    import torch.nn.functional as tf
+
+    from billow.ops.downsample import _gaussian_kernel, blur_sigma
+
+    k = _gaussian_kernel(blur_sigma(FACTOR), x.dtype, x.device)
+    r = (k.numel() - 1) // 2
+    y = x
+    for axis in (1, 2, 3):
+        moved = y.movedim(axis, -1)
+        shape = moved.shape
+        line = moved.reshape(-1, 1, shape[-1])
+        line = tf.conv1d(tf.pad(line, (r, r), mode="replicate"), k.reshape(1, 1, -1))
+        line = 0.5 * (line[..., 1::FACTOR] + line[..., 2::FACTOR])
+        y = line.reshape(*shape[:-1], shape[-1] // FACTOR).movedim(-1, axis)
+    return y.contiguous() if isinstance(y, torch.Tensor) else y
+
+
 def _derive(d, v):
     """High-res density (X, Y, Z) and velocity (3, X, Y, Z) in high-res cells per frame ->
     {"lr": (box density, box velocity), "lr_gauss": (...)}, velocity in low-res cells/frame."""
     import torch.nn.functional as tf
 
-    from billow.ops.downsample import downsample, downsample_velocity
-
     box_d = tf.avg_pool3d(d[None, None], FACTOR)[0, 0]
     box_v = tf.avg_pool3d(v[None], FACTOR)[0] / FACTOR
     return {"lr": (box_d, box_v),
-            "lr_gauss": (downsample(d[None, None], FACTOR)[0, 0],
-                         downsample_velocity(v[None], FACTOR)[0])}
+            "lr_gauss": (gauss_lr(d[None])[0], gauss_lr(v) / FACTOR)}
 
 
 def write_set_frame(vdb_dir: Path, t: int, d, v, spec: SetSpec) -> None:
