@@ -142,4 +142,5 @@ def table_doc(a, results, methods, primary, md) -> str:
             "over 1), equivariance (upres(k x input)/k vs upres(input): relative L1 and total "
             "mass ratio) and brightness (orthographic absorption render, sigma = "
             "billow.metrics.artefacts.BRIGHTNESS_SIGMA per world unit, over the input's) are on "
-            f"{a.metric_frames} frames per set. '-' = not measured (see README_ood.md).\n")
+            f"{a.metric_frames} frames per set. Sets of 256^3 are evaluated on their first "
+            f"{a.large_frames or 'all'} frames. '-' = not measured (see README_ood.md).\n")
