@@ -43,7 +43,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ood_report import nearest, overview, picture, picture_planes, table, table_doc  # noqa: E402
+from ood_report import (nearest, overview, picture, picture_planes, set_picture,  # noqa: E402
+                        table, table_doc)
 FORMAT = "billow-ood-set/1"
 FACTOR = 4
 FPS = 24.0
@@ -589,6 +590,8 @@ def cmd_eval(a) -> int:
             {"command": shlex.join(["python", *sys.argv]), "methods": methods,
              "primary_sets": primary, "sets": results,
              "seconds": round(time.perf_counter() - t0, 1)}, indent=1) + "\n")
+    for r in results:  # every set's picture in the current layout, from the kept planes
+        set_picture(r, names)
     overview(results, names, out)
     md = table(results, names, primary)
     print(md)

@@ -28,10 +28,28 @@ def picture_planes(vol):
     return np.stack([slice_image(vol, "z"), projection(vol, "z", "max")])
 
 
+def edge_window(plane, size: int):
+    """(row, col) slices of a `size` square around the lower edge of the smoke in a display
+    plane (rows top to bottom): where the issue saw edges torn into 4-voxel steps."""
+    import numpy as np
+
+    h, w = plane.shape
+    size = min(size, h, w)
+    rows = plane.mean(1)
+    smoke = np.nonzero(rows > 0.2 * rows.max())[0] if rows.max() > 0 else np.array([h // 2])
+    bottom = int(smoke.max())
+    r0 = int(np.clip(bottom - 3 * size // 4, 0, h - size))
+    cols = plane[max(bottom - 4, 0):bottom + 1].mean(0)
+    c = int(np.argmax(np.convolve(cols, np.ones(size), "same"))) if cols.max() > 0 else w // 2
+    c0 = int(np.clip(c - size // 2, 0, w - size))
+    return slice(r0, r0 + size), slice(c0, c0 + size)
+
+
 def picture(rows: list[tuple[str, dict]], methods: list[str], path: Path) -> None:
-    """Columns: input (nearest), the methods, reference; two rows per frame: the mid z slice
-    and the max projection along z (`_picture_planes` of each). One colour scale per row,
-    shared by every column."""
+    """Columns: input (nearest), the methods, reference; three rows per frame: the mid z slice,
+    the max projection along z (`picture_planes` of each) and a zoom on the slice at the lower
+    edge of the smoke (a quarter of the width, to show 4-voxel patterns and torn edges). One
+    colour scale per row, shared by every column."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,20 +57,26 @@ def picture(rows: list[tuple[str, dict]], methods: list[str], path: Path) -> Non
     import numpy as np
 
     cols = ["input", *methods, "reference"]
-    fig, axes = plt.subplots(2 * len(rows), len(cols), figsize=(2.2 * len(cols),
-                                                                 2.35 * 2 * len(rows)),
+    n = 3
+    fig, axes = plt.subplots(n * len(rows), len(cols), figsize=(2.2 * len(cols),
+                                                                 2.35 * n * len(rows)),
                              squeeze=False)
     for r, (title, shown) in enumerate(rows):
         imgs = {c: shown[c] for c in cols if c in shown}
-        for p, label in enumerate(("mid z slice", "max along z")):
-            vmax = max(float(np.percentile(imgs[c][p], 99.9)) for c in ("input", "reference")
+        ref = imgs.get("reference", next(iter(imgs.values())))
+        win = edge_window(ref[0], max(16, ref.shape[-1] // 4))
+        for p, label in enumerate(("mid z slice", "max along z", "zoom: slice, lower edge")):
+            plane = 0 if p == 2 else p
+            vmax = max(float(np.percentile(imgs[c][plane], 99.9)) for c in ("input",
+                                                                            "reference")
                        if c in imgs) or 1.0
             for j, c in enumerate(cols):
-                ax = axes[2 * r + p, j]
+                ax = axes[n * r + p, j]
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if c in imgs:
-                    ax.imshow(imgs[c][p], cmap="inferno", vmin=0.0, vmax=vmax,
+                    img = imgs[c][plane][win] if p == 2 else imgs[c][plane]
+                    ax.imshow(img, cmap="inferno", vmin=0.0, vmax=vmax,
                               interpolation="nearest")
                 if p == 0:
                     ax.set_title(c, fontsize=9)
@@ -62,6 +86,19 @@ def picture(rows: list[tuple[str, dict]], methods: list[str], path: Path) -> Non
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def set_picture(result: dict, methods: list[str]) -> None:
+    """Redraw OUT/<set>/frames.png from the planes `eval` kept (picture_frames.npz)."""
+    import numpy as np
+
+    folder = Path(result["picture"]).parent
+    rows = []
+    with np.load(folder / "picture_frames.npz") as z:
+        for t in result["picture_frames"]:
+            rows.append((f"{result['set']} frame {t}",
+                         {k.split("_", 1)[1]: z[k] for k in z.files if k.startswith(f"f{t}_")}))
+    picture(rows, methods, folder / "frames.png")
 
 
 def _fmt(v, digits=3) -> str:
