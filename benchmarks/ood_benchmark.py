@@ -69,12 +69,16 @@ class SetSpec:
     tags: tuple[str, ...]
 
 
-def set_specs(quick: bool) -> list[SetSpec]:
+def set_specs(quick: bool, res: int | None = None, res_large: int | None = None,
+              frames: int | None = None, frames_large: int | None = None) -> list[SetSpec]:
     """The benchmark's sets. Full: 32^3 -> 128^3 (20 frames) and 64^3 -> 256^3 (12 frames, to
     fit one CPU core's budget; the thin-wisps family's fast jets need 3 substeps per frame, so
     at 256^3 the second set is the obstacle family); quick: 16^3 -> 64^3 and 32^3 -> 128^3,
     3 frames."""
     r1, r2, f1, f2 = (64, 128, 3, 3) if quick else (128, 256, 20, 12)
+    r1, r2, f1, f2 = res or r1, res_large or r2, frames or f1, frames_large or f2
+    if r1 % FACTOR or r2 % FACTOR:
+        raise SystemExit(f"--res {r1} / --res-large {r2}: must be multiples of {FACTOR}")
     return [
         SetSpec(f"phi_dense_{r1}", "phiflow", "phi_dense", 5100, r1, f1, ("dense", "slow")),
         SetSpec(f"phi_wisps_{r1}", "phiflow", "phi_wisps", 5100, r1, f1,
@@ -268,7 +272,7 @@ def cmd_generate(a) -> int:
     torch.set_num_threads(a.threads)
     root = Path(a.out)
     root.mkdir(parents=True, exist_ok=True)
-    specs = set_specs(a.quick)
+    specs = set_specs(a.quick, a.res, a.res_large, a.frames, a.frames_large)
     if a.sets:
         want = a.sets.split(",")
         unknown = set(want) - {s.name for s in specs}
@@ -607,6 +611,14 @@ def main() -> int:
     g.add_argument("--out", required=True, help="data folder (outside the repository)")
     g.add_argument("--quick", action="store_true", help="tiny sizes, 3 frames (smoke test)")
     g.add_argument("--sets", default=None, help="comma-separated set names (default: all)")
+    g.add_argument("--res", type=int, default=None, help="high-res size of the small sets "
+                   "(default 128; quick 64); set names carry it")
+    g.add_argument("--res-large", type=int, default=None, help="high-res size of the large "
+                   "sets (default 256; quick 128)")
+    g.add_argument("--frames", type=int, default=None, help="frames of the small sets "
+                   "(default 20; quick 3)")
+    g.add_argument("--frames-large", type=int, default=None, help="frames of the large sets "
+                   "(default 12; quick 3)")
     g.add_argument("--phiflow-python", default=None, help="Python with phiflow installed "
                    f"(default: this one if it has phi, else {DEFAULT_PHIFLOW_PYTHON})")
     g.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
