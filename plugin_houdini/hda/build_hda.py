@@ -1,15 +1,20 @@
-"""Build the Billow Upres SOP, billow::upres::1.0, from its definition in git.
+"""Load, check and (optionally) collapse the Billow Upres SOP, billow::upres::1.0, in hython.
 
-    hython plugin_houdini/hda/build_hda.py               # -> otls/billow__upres__1.0.hda
-                                                         #    (.hdalc Indie, .hdanc Apprentice)
-    hython plugin_houdini/hda/build_hda.py --expand DIR  # and the expanded text form (hotl -t)
+    hython plugin_houdini/hda/build_hda.py --check   # load otls/billow_upres.hda, create a node,
+                                                     # compare its parameters, cook it once on a
+                                                     # missing cache; write nothing
+    hython plugin_houdini/hda/build_hda.py           # and collapse it into a binary asset:
+                                                     # dist/billow__upres__1.0.hda (.hdalc Indie,
+                                                     # .hdanc Apprentice/Education)
     hython plugin_houdini/hda/build_hda.py --out other.hda
 
-The asset's parameters, inner nodes, Python module, TAB menu entry and help all come from
-`python/billow_houdini/hda_definition.py` (plain data, reviewed and diffed in git, checked by
-tests/plugin_houdini). The built .hda is binary and git-ignored: rebuild it after changing the
-definition, then bump VERSION there for incompatible changes (a new type name, never an edit of
-a released one).
+The asset itself needs no build: it is committed as text in `otls/billow_upres.hda/` (written by
+`write_expanded.py` from `python/billow_houdini/hda_definition.py`) and Houdini loads it from
+there. This script is the Houdini-side route: it refuses a stale folder, installs the folder as
+Houdini would, checks the loaded type against the definition and writes a single-file copy
+for studios that distribute binaries (keep that copy off a path that also sees the package's
+otls/, or Houdini finds two definitions of the type). Incompatible changes get a new type name
+(`billow::upres::2.0`), never an edit of a released one.
 """
 
 from __future__ import annotations
@@ -17,18 +22,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(PACKAGE, "python"))
+sys.path.insert(0, HERE)
 
 import hou  # noqa: E402  (hython provides it)
 
+import write_expanded  # noqa: E402
 from billow_houdini import hda_definition as hda  # noqa: E402
-from billow_houdini.hou_templates import parm_template  # noqa: E402
 
 
 def _check_houdini() -> None:
@@ -38,79 +43,93 @@ def _check_houdini() -> None:
                  f"{'.'.join(map(str, hda.MIN_HOUDINI))}")
 
 
-def _set(node, name, value) -> None:
-    parm = node.parm(name)
-    if parm is None:
-        raise SystemExit(f"build_hda: {node.type().name()} has no parameter '{name}' in this "
-                         "Houdini version; update INNER_NODES in hda_definition.py")
-    parm.set(value)
+def load(folder: str):
+    """Install the expanded folder as Houdini does from otls/; its billow::upres definition."""
+    stale = write_expanded.stale(folder)
+    if stale:
+        sys.exit(f"build_hda: {folder} is stale ({', '.join(stale)}); run "
+                 "`python plugin_houdini/hda/write_expanded.py` and commit the result")
+    hou.hda.installFile(folder, force_use_assets=True)
+    for definition in hou.hda.definitionsInFile(folder):
+        if definition.nodeTypeName() == hda.TYPE_NAME:
+            return definition
+    sys.exit(f"build_hda: Houdini read {folder} but found no {hda.TYPE_NAME} in it")
 
 
-def build(out_path: str):
-    geo = hou.node("/obj").createNode("geo", "billow_build")
-    subnet = geo.createNode("subnet", "billow_upres")
-    made = {}
-    for spec in hda.INNER_NODES:
-        node = subnet.createNode(spec["type"], spec["name"])
-        for name, value in spec["parms"].items():
-            _set(node, name, value)
-        src = spec["input"]
-        node.setInput(0, subnet.indirectInputs()[src] if isinstance(src, int) else made[src])
-        made[spec["name"]] = node
-    last = made[hda.INNER_NODES[-1]["name"]]
-    output = subnet.createNode("output", "output0")
-    output.setInput(0, last)
-    output.setDisplayFlag(True)
-    subnet.layoutChildren()
-
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    asset = subnet.createDigitalAsset(
-        name=hda.TYPE_NAME, hda_file_name=out_path, description=hda.LABEL,
-        min_num_inputs=hda.MIN_INPUTS, max_num_inputs=hda.MAX_INPUTS, version=hda.VERSION,
-        ignore_external_references=True)
-    definition = asset.type().definition()
-
-    group = hou.ParmTemplateGroup()
-    for p in hda.PARMS:
-        group.append(parm_template(p))
-    definition.setParmTemplateGroup(group)
-    definition.setIcon(hda.ICON)
-    definition.addSection("PythonModule", hda.PYTHON_MODULE)
-    definition.setExtraFileOption("PythonModule/IsPython", True)
-    definition.addSection("Tools.shelf", hda.tool_xml())
-    definition.addSection("Help", hda.HELP)
-    definition.setComment(f"{hda.LABEL}: neural smoke upres with the billow engine")
-    definition.save(out_path, template_node=asset)
-    geo.destroy()
-    return out_path
+def check(definition) -> list:
+    """What differs between the type Houdini loaded and the definition (empty: none)."""
+    problems = []
+    if definition.nodeTypeCategory().name() != hda.CATEGORY:
+        problems.append(f"category {definition.nodeTypeCategory().name()}")
+    if (definition.minNumInputs(), definition.maxNumInputs()) != (hda.MIN_INPUTS, hda.MAX_INPUTS):
+        problems.append(f"inputs {definition.minNumInputs()}-{definition.maxNumInputs()}")
+    sections = definition.sections()
+    for name in write_expanded.OPERATOR_SECTIONS:
+        if name not in sections:
+            problems.append(f"no {name} section")
+    geo = hou.node("/obj").createNode("geo", "billow_check")
+    try:
+        node = geo.createNode(hda.TYPE_NAME)
+        have = {p.name() for p in node.parms()}
+        want = {n for p in hda.iter_parms() for n in hda.component_names(p)}
+        problems += [f"missing parameter {n}" for n in sorted(want - have)]
+        try:
+            f2 = node.parm("f2").expression()
+        except hou.OperationFailed:
+            f2 = None
+        if node.parm("source").evalAsString() != "input" or f2 != "$FEND":
+            problems.append(f"defaults not as defined (source, f2 expression {f2!r})")
+        problems += _cook_once(node)
+    finally:
+        geo.destroy()
+    return problems
 
 
-def expand(hda_path: str, folder: str) -> None:
-    """The expanded text form (one file per section), for review: `hotl -t`."""
-    hotl = shutil.which("hotl") or os.path.join(os.environ.get("HFS", ""), "bin", "hotl")
-    if os.path.isdir(folder):
-        shutil.rmtree(folder)
-    subprocess.run([hotl, "-t", folder, hda_path], check=True)
+def _cook_once(node) -> list:
+    """Cook on a cache that does not exist: the PythonCook must run billow_houdini and end in
+    its own node error (missing frames, or no engine found), not in a Python traceback."""
+    tmp = tempfile.mkdtemp(prefix="billow_check_")
+    try:
+        node.parm("source").set("file")
+        node.parm("incache").set(os.path.join(tmp, "missing.$F4.vdb").replace(os.sep, "/"))
+        node.parm("outcache").set(os.path.join(tmp, "out.$F4.vdb").replace(os.sep, "/"))
+        try:
+            node.cook(force=True)
+        except hou.OperationFailed:
+            pass
+        errors = " | ".join(node.errors())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"build_hda: a cook on a missing cache says: {errors or '(nothing)'}")
+    if not errors or "Traceback" in errors:
+        return ["the cook did not end in billow's own error (see above)"]
+    return []
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--folder", default=write_expanded.DEFAULT_OUT,
+                    help="the expanded asset (default: the committed one)")
     ap.add_argument("--out", default=None,
-                    help="default: otls/ with the extension this licence saves (.hda, .hdalc "
+                    help="default: dist/ with the extension this licence saves (.hda, .hdalc "
                     "Indie, .hdanc Apprentice/Education)")
-    ap.add_argument("--expand", default=None, help="also write the expanded form here")
+    ap.add_argument("--check", action="store_true", help="load and check only; write nothing")
     args = ap.parse_args(argv)
     _check_houdini()
+    definition = load(args.folder)
+    problems = check(definition)
+    for problem in problems:
+        print(f"build_hda: {problem}")
+    if problems:
+        return 1
+    print(f"build_hda: {args.folder} loads as {hda.TYPE_NAME} and matches hda_definition.py")
+    if args.check:
+        return 0
     if args.out is None:
         args.out = os.path.join(PACKAGE, hda.hda_file(str(hou.licenseCategory())))
-    with tempfile.TemporaryDirectory() as tmp:
-        built = build(os.path.join(tmp, os.path.basename(args.out)))
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        shutil.copyfile(built, args.out)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    definition.copyToHDAFile(args.out)
     print(f"build_hda: wrote {args.out} ({hda.TYPE_NAME})")
-    if args.expand:
-        expand(args.out, args.expand)
-        print(f"build_hda: expanded into {args.expand}")
     return 0
 
 

@@ -25,7 +25,7 @@ from .conftest import PLUGIN
 from .test_command import parm_defaults
 
 PY = PLUGIN / "python" / "billow_houdini"
-HOU_LAYER = {"hou_sop.py", "hou_top.py", "hou_shelf.py", "hou_templates.py"}
+HOU_LAYER = {"hou_sop.py", "hou_input.py", "hou_top.py", "hou_shelf.py", "hou_templates.py"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -69,44 +69,90 @@ def test_no_absolute_paths_or_secrets_in_the_package():
 def test_hda_type_name_is_namespaced_and_versioned():
     assert hda.TYPE_NAME == "billow::upres::1.0"
     assert re.fullmatch(r"[a-z]+::[a-z_]+::\d+\.\d+", hda.TYPE_NAME)
-    assert hda.HDA_FILE == "otls/billow__upres__1.0.hda"
+    assert hda.HDA_FILE == "dist/billow__upres__1.0.hda"
+    assert hda.EXPANDED_DIR == "otls/billow_upres.hda"
     assert f"#internal: {hda.TYPE_NAME}" in hda.HELP
     assert (hda.MIN_INPUTS, hda.MAX_INPUTS) == (0, 1) and len(hda.INPUT_LABELS) == 1
-    gitignore = (PLUGIN / ".gitignore").read_text()
-    assert "otls/*.hda" in gitignore  # built, never committed
+    gitignore = (PLUGIN / ".gitignore").read_text().splitlines()
+    assert "dist/" in gitignore  # binary copies are built, never committed
+    assert "!otls/billow_upres.hda/" in gitignore  # the text asset is committed
 
 
 @pytest.mark.parametrize("category, name", [
-    ("licenseCategoryType.Commercial", "otls/billow__upres__1.0.hda"),
-    ("licenseCategoryType.Indie", "otls/billow__upres__1.0.hdalc"),
-    ("licenseCategoryType.Apprentice", "otls/billow__upres__1.0.hdanc"),
-    ("ApprenticeHD", "otls/billow__upres__1.0.hdanc"),
-    ("licenseCategoryType.Education", "otls/billow__upres__1.0.hdanc"),
+    ("licenseCategoryType.Commercial", "dist/billow__upres__1.0.hda"),
+    ("licenseCategoryType.Indie", "dist/billow__upres__1.0.hdalc"),
+    ("licenseCategoryType.Apprentice", "dist/billow__upres__1.0.hdanc"),
+    ("ApprenticeHD", "dist/billow__upres__1.0.hdanc"),
+    ("licenseCategoryType.Education", "dist/billow__upres__1.0.hdanc"),
 ])
 def test_non_commercial_licences_get_their_extension(category, name):
     """Indie saves .hdalc, Apprentice/Education .hdanc: the build names the file so, and git
-    ignores those as it ignores the .hda."""
+    ignores those as it ignores the .hda (in dist/, and in otls/ where a licence may save)."""
     assert hda.hda_file(category) == name
-    ignored = [ln for ln in (PLUGIN / ".gitignore").read_text().splitlines()
-               if ln.startswith("otls/")]
-    assert any(fnmatch.fnmatch(name, pattern) for pattern in ignored), (name, ignored)
+    ignored = (PLUGIN / ".gitignore").read_text().splitlines()
+    assert "dist/" in ignored
+    in_otls = "otls/" + name.split("/")[1]
+    assert any(fnmatch.fnmatch(in_otls, p) for p in ignored if p.startswith("otls/")), in_otls
+
+
+def _build_hda():
+    sys.path.insert(0, str(PLUGIN / "hda"))
+    try:
+        import build_hda
+        return build_hda
+    finally:
+        sys.path.remove(str(PLUGIN / "hda"))
+        sys.modules.pop("build_hda", None)
+        sys.modules.pop("write_expanded", None)
+
+
+def _loaded_definition(mock_hou):
+    """What a mock `hou.hda` returns for the committed folder: the billow definition."""
+    definition = mock.MagicMock(name="definition")
+    definition.nodeTypeName.return_value = hda.TYPE_NAME
+    definition.nodeTypeCategory.return_value.name.return_value = hda.CATEGORY
+    definition.minNumInputs.return_value, definition.maxNumInputs.return_value = 0, 1
+    definition.sections.return_value = {n: None for n in
+                                        ("DialogScript", "CreateScript", "TypePropertiesOptions",
+                                         "Help", "Tools.shelf", "PythonCook", "PythonModule",
+                                         "ExtraFileOptions")}
+    mock_hou.hda.definitionsInFile.return_value = [definition]
+    node = mock_hou.node.return_value.createNode.return_value.createNode.return_value
+    parms = []
+    for p in hda.iter_parms():
+        for n in hda.component_names(p):
+            parm = mock.MagicMock()
+            parm.name.return_value = n
+            parms.append(parm)
+    node.parms.return_value = parms
+    node.parm.return_value.evalAsString.return_value = "input"
+    node.parm.return_value.expression.return_value = "$FEND"
+    node.errors.return_value = ("...pyro.$F4.vdb: missing frames 1 (of 1)",)
+    return definition
 
 
 def test_the_build_names_its_output_by_licence(mock_hou, tmp_path):
     mock_hou.licenseCategory.return_value = "licenseCategoryType.Indie"
-    sys.path.insert(0, str(PLUGIN / "hda"))
-    try:
-        import build_hda
-        written = []
-        build_hda.build = lambda out: written.append(out) or out
-        build_hda.shutil.copyfile = lambda a, b: None
-        build_hda.PACKAGE = str(tmp_path)  # the default folder: $BILLOW_HOUDINI/otls
-        build_hda.main([])
-    finally:
-        sys.path.remove(str(PLUGIN / "hda"))
-        sys.modules.pop("build_hda", None)
-    assert written and written[0].endswith("billow__upres__1.0.hdalc")
-    assert (tmp_path / "otls").is_dir()
+    definition = _loaded_definition(mock_hou)
+    build_hda = _build_hda()
+    build_hda.PACKAGE = str(tmp_path)  # the default folder: $BILLOW_HOUDINI/dist
+    assert build_hda.main([]) == 0
+    written = definition.copyToHDAFile.call_args[0][0]
+    assert written == str(tmp_path / "dist" / "billow__upres__1.0.hdalc")
+    assert (tmp_path / "dist").is_dir()
+    # the committed folder is what Houdini is asked to load
+    folder = mock_hou.hda.installFile.call_args[0][0]
+    assert folder == str(PLUGIN / "otls" / "billow_upres.hda")
+
+
+def test_the_build_check_reports_a_mismatch_and_a_stale_folder(mock_hou, tmp_path):
+    definition = _loaded_definition(mock_hou)
+    definition.maxNumInputs.return_value = 2
+    build_hda = _build_hda()
+    assert build_hda.main(["--check"]) == 1
+    definition.copyToHDAFile.assert_not_called()
+    with pytest.raises(SystemExit, match="stale"):
+        build_hda.main(["--check", "--folder", str(tmp_path)])
 
 
 def test_parameters_are_well_formed():
@@ -165,10 +211,15 @@ def test_callbacks_and_cook_code_call_functions_that_exist():
     assert {"render_range", "show_command", "cook"} <= sop_defs
     for called in re.findall(r"hou_sop\.(\w+)\(", hda.PYTHON_MODULE):
         assert called in sop_defs
-    cook = hda.INNER_NODES[-1]["parms"]["python"]
-    compile(cook, "python_sop", "exec")
-    assert re.search(r"hou_sop\.(\w+)\(", cook).group(1) in sop_defs
-    assert [n["type"] for n in hda.INNER_NODES] == ["convertvdb", "python"]
+    compile(hda.PYTHON_COOK, "PythonCook", "exec")
+    assert re.findall(r"hou_sop\.(\w+)\(", hda.PYTHON_COOK) == ["cook"]
+    # the old subnet's Convert VDB node is now the convertvdb verb on the upstream geometry
+    input_defs = _defs(PY / "hou_input.py")
+    assert {"as_vdb", "write_input", "write_upstream_range", "upstream_of"} <= input_defs
+    assert 'nodeVerb("convertvdb")' in (PY / "hou_input.py").read_text()
+    sop_text = (PY / "hou_sop.py").read_text()
+    for called in re.findall(r"from \.hou_input import ([\w, ]+)", sop_text):
+        assert {c.strip() for c in called.split(",")} <= input_defs
 
 
 def test_shelf_and_tab_menu_xml():
@@ -198,7 +249,8 @@ def test_import_rules():
             assert not used & forbidden, (path.name, used & forbidden)
         # Houdini 20.0 ships Python 3.9+ (3.10, 3.11 later): parse with the oldest grammar
         ast.parse(path.read_text(), feature_version=(3, 9))
-    ast.parse((PLUGIN / "hda" / "build_hda.py").read_text(), feature_version=(3, 9))
+    for script in ("build_hda.py", "write_expanded.py"):
+        ast.parse((PLUGIN / "hda" / script).read_text(), feature_version=(3, 9))
 
 
 @pytest.fixture
@@ -221,16 +273,10 @@ def test_hou_layer_runs_against_a_mock(mock_hou, tmp_path):
     calls = str(mock_hou.mock_calls)
     assert "ButtonParmTemplate('render'" in calls and "FolderParmTemplate('io_folder'" in calls
 
-    sys.path.insert(0, str(PLUGIN / "hda"))
-    try:
-        import build_hda
-        out = tmp_path / "otls" / "billow__upres__1.0.hda"
-        build_hda.build(str(out))
-    finally:
-        sys.path.remove(str(PLUGIN / "hda"))
-        sys.modules.pop("build_hda", None)
+    definition = _loaded_definition(mock_hou)
+    build_hda = _build_hda()
+    out = tmp_path / "billow__upres__1.0.hda"
+    assert build_hda.main(["--out", str(out)]) == 0
+    definition.copyToHDAFile.assert_called_once_with(str(out))
     calls = str(mock_hou.mock_calls)
-    assert f"createDigitalAsset(name='{hda.TYPE_NAME}'" in calls
-    assert "addSection('PythonModule'" in calls and "addSection('Tools.shelf'" in calls
-    for spec in hda.INNER_NODES:
-        assert f"createNode('{spec['type']}', '{spec['name']}')" in calls
+    assert f"createNode('{hda.TYPE_NAME}')" in calls and "installFile(" in calls

@@ -1,9 +1,10 @@
 """The Billow Upres SOP, `billow::upres::1.0`, as reviewable data. Plain Python, no `hou`.
 
-`hda/build_hda.py` (run with `hython`) turns this into the binary .hda; the binary is never
-committed. The asset is a subnet: input 1 -> Convert VDB (Houdini volumes become VDBs; VDBs
-pass through) -> a Python SOP whose cook calls `billow_houdini.hou_sop.cook`. Button callbacks
-live in the asset's PythonModule section and call `billow_houdini.hou_sop`.
+The asset is a Python-type SOP, so all of it is text: `hda/write_expanded.py` renders this
+module into the expanded asset committed at `otls/billow_upres.hda/` (the `hotl -t` form, which
+Houdini loads from `otls/` with no build step), and `hda/build_hda.py` (hython) collapses that
+into a binary .hda for studios that want one. Its cook (the PythonCook section) and its button
+callbacks (the PythonModule section) call `billow_houdini.hou_sop`.
 
 Parameter names are the contract with `command.settings_from_parms`; tests check both agree.
 """
@@ -18,7 +19,14 @@ ICON = "SOP_vdb"
 TAB_SUBMENU = "Billow"
 MIN_INPUTS, MAX_INPUTS = 0, 1
 INPUT_LABELS = ("Smoke VDBs: density and vel (or vel.x/.y/.z)",)
-HDA_FILE = "otls/billow__upres__1.0.hda"  # relative to the package folder ($BILLOW_HOUDINI)
+# The committed expanded asset (relative to the package folder, $BILLOW_HOUDINI), and the
+# binary that `hda/build_hda.py` can make from it (git-ignored; not on the package's otls/ path,
+# so Houdini never sees two definitions of the type).
+EXPANDED_DIR = "otls/billow_upres.hda"
+HDA_FILE = "dist/billow__upres__1.0.hda"
+# The expanded form's "Modified" stamp: fixed, so that regenerating it is deterministic. Bump it
+# with the definition.
+MODIFIED = "Mon Jan 05 00:00:00 2026"
 # Houdini saves assets with the extension of its licence: Indie writes .hdalc, Apprentice and
 # Education write .hdanc (and refuse to save .hda); a commercial licence writes .hda.
 HDA_EXTENSIONS = {"commercial": ".hda", "indie": ".hdalc", "apprentice": ".hdanc",
@@ -31,16 +39,18 @@ def hda_file(license_category: str = "commercial") -> str:
     key = str(license_category).rsplit(".", 1)[-1].lower()
     ext = HDA_EXTENSIONS.get(key, ".hda")
     return HDA_FILE[: -len(".hda")] + ext
+
+
 MIN_HOUDINI = (20, 0)
 
-# Inside the subnet. The Python SOP reads its parent's parameters.
-INNER_NODES = (
-    {"name": "to_vdb", "type": "convertvdb", "input": 0,
-     "parms": {"conversion": "vdb"}},
-    {"name": "billow_cook", "type": "python", "input": "to_vdb",
-     "parms": {"python": "from billow_houdini import hou_sop\n"
-                         "hou_sop.cook(hou.pwd().parent(), hou.pwd())\n"}},
-)
+# The PythonCook section: what the SOP runs when it cooks (hou.pwd() is the asset's node).
+PYTHON_COOK = """# billow::upres::1.0: upres the current frame and load it (logic: billow_houdini).
+import hou
+
+from billow_houdini import hou_sop
+
+hou_sop.cook(hou.pwd())
+"""
 
 PYTHON_MODULE = '''"""Callbacks of billow::upres::1.0 (buttons). The logic is in billow_houdini."""
 from billow_houdini import hou_sop

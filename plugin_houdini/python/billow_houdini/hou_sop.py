@@ -1,5 +1,5 @@
-"""The `hou` side of billow::upres::1.0: read parameters, run the engine under
-`hou.InterruptableOperation`, load the result. Exercised only inside Houdini.
+"""The `hou` side of billow::upres::1.0 (a Python-type SOP): read parameters, run the engine
+under `hou.InterruptableOperation`, load the result. Exercised only inside Houdini.
 
 Everything that can be decided without Houdini (command line, paths, frames, progress, errors)
 lives in the plain modules beside this one and is unit-tested; keep this file thin.
@@ -20,6 +20,7 @@ from .command import (SettingsError, build_argv, command_text, resolve_executabl
 from .errors import EngineCancelled, EngineError
 from .evaluate import ExpressionError, evaluate_path, expander
 from .frames import FrameRangeError, format_frames, frames_to_render, range_spec
+from .hou_input import upstream_of, write_input, write_upstream_range
 from .paths import PathError, frame_path
 from .runner import run_engine
 
@@ -74,25 +75,14 @@ def _run(argv: list[str], title: str) -> None:
                                   None, "", argv) from e
 
 
-def _write_input(geo, path: str) -> None:
-    """The upstream VDB primitives to `path` with Houdini's own VDB writer."""
-    if not any(p.type() == hou.primType.VDB for p in geo.prims()):
-        raise SettingsError("the input has no VDB or volume primitives (density, vel); wire a "
-                            "Pyro cache in or set Source to Cache on Disk")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    geo.saveToFile(path)
-
-
 def _plan_frame(values: dict, variables: dict, sop, frame: int):
     """(argv, output file, temporary folder or None) to upres one frame."""
     hip, temp = variables.get("HIP"), None
     if values.get("source", "input") == "input":
-        if not sop.inputs() or sop.inputs()[0] is None:
-            raise SettingsError("nothing is wired into the input (or set Source to Cache on "
-                                "Disk)")
+        upstream = upstream_of(sop)
         temp = tempfile.mkdtemp(prefix="billow_")
         src = os.path.join(temp, "in.vdb")
-        _write_input(sop.inputs()[0].geometry(), src)
+        write_input(upstream.geometry(), src)
         settings = settings_from_parms(values, variables, hip, input_pattern=src)
         settings = replace(settings, output=frame_path(settings.output, frame))
     else:
@@ -111,9 +101,9 @@ def _node_settings(node):
     return values, variables, upstream, settings
 
 
-def cook(node, sop) -> None:
-    """The Python SOP inside the asset: upres the current frame (or load it from disk)."""
-    geo = sop.geometry()
+def cook(node) -> None:
+    """The asset's PythonCook (`node` is hou.pwd()): upres the current frame or load it."""
+    geo = node.geometry()
     frame = int(round(hou.frame()))
     temp = None
     try:
@@ -123,7 +113,7 @@ def cook(node, sop) -> None:
         made_with = node.userData(SIGNATURE_KEY)
         fresh = os.path.isfile(out) and made_with in (None, signature)
         if not (values.get("reuse", 1) and fresh):
-            argv, out, temp = _plan_frame(values, variables, sop, frame)
+            argv, out, temp = _plan_frame(values, variables, node, frame)
             _run(argv, f"Billow upres: frame {frame}")
             node.setUserData(SIGNATURE_KEY, signature)
         geo.clear()
@@ -149,7 +139,7 @@ def render_range(node) -> None:
             return
         if upstream:
             temp = tempfile.mkdtemp(prefix="billow_")
-            _write_upstream_range(node, os.path.join(temp, "in.$F4.vdb"), frames)
+            write_upstream_range(node, os.path.join(temp, "in.$F4.vdb"), frames)
             settings = replace(settings, input=os.path.join(temp, "in.$F4.vdb"))
         settings = replace(settings, frames=format_frames(frames), skip_existing=skip)
         _run(build_argv(settings, _executable(values)), f"Billow upres: {len(frames)} frames")
@@ -164,19 +154,6 @@ def render_range(node) -> None:
     finally:
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
-
-
-def _write_upstream_range(node, pattern: str, frames: list) -> None:
-    """Cook the asset's Convert VDB node at each frame and write it (interruptable)."""
-    inner = node.node(hda.INNER_NODES[0]["name"])
-    with hou.InterruptableOperation("Billow upres", long_operation_name="Writing input VDBs",
-                                    open_interrupt_dialog=True) as op:
-        for k, f in enumerate(frames):
-            try:
-                op.updateLongProgress(k / len(frames), f"Writing input frame {f}")
-            except hou.OperationInterrupted as e:
-                raise EngineCancelled("cancelled while writing the input frames") from e
-            _write_input(inner.geometryAtFrame(f), frame_path(pattern, f))
 
 
 def show_command(node) -> None:
