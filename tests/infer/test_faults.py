@@ -49,10 +49,12 @@ def temporaries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob(".*.tmp-*"))
 
 
-def only_error_line(stderr: str, code_fragment: str) -> str:
-    """stderr is one `billow ...: error:` line and nothing else (no traceback, no nanobind)."""
+def only_error_line(stderr: str, code_fragment: str, after_work: bool = False) -> str:
+    """stderr is one `billow ...: error:` line and nothing else (no traceback, no nanobind).
+    `after_work`: the run wrote frames before it failed, so the warnings of that work (the
+    preview-model note, given once the first frame is written) may come first."""
     lines = [ln for ln in stderr.strip().splitlines()
-             if ln.strip() and not ln.startswith("warning: model ")]
+             if ln.strip() and not (after_work and ln.startswith("warning: model "))]
     assert len(lines) == 1 and ": error: " in lines[0], stderr
     assert code_fragment in lines[0], lines[0]
     return lines[0]
@@ -323,7 +325,7 @@ def test_sigterm_cleans_up_and_resumes(tmp_path, toy_model):
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == EXIT_TERMINATED, err
-    only_error_line(err, "terminated by SIGTERM")
+    only_error_line(err, "terminated by SIGTERM", after_work=True)
     assert temporaries(tmp_path / "out") == []
     done = sorted((tmp_path / "out").glob("s.*.vdb"))
     assert 1 <= len(done) < 6 and all(vdb_complete(p) is None for p in done)
@@ -377,6 +379,23 @@ def test_negative_density_and_absurd_velocity_are_refused(tmp_path, toy_model):
     r = billow_here("upres", tmp_path / "fast.vdb", tmp_path / "o.vdb", "--model", toy_model)
     assert_one_line_error(r, EXIT_INPUT, "is not physical")
     assert not (tmp_path / "o.vdb").exists()
+
+
+def test_a_preview_model_note_never_precedes_an_input_error(tmp_path, toy_model, smoke_seq):
+    """The preview-model warning comes once a frame is written: a run that fails on its input
+    prints the error line alone; a run that works still shows the note."""
+    model = card_variant(tmp_path, toy_model,
+                         lambda c: c.update(status="preview", status_note="not yet good"))
+    vdb = openvdb()
+    grids = vdb.readAll(str(smoke_frame(tmp_path / "f.vdb")))[0]
+    [g for g in grids if g.name == "density"][0].mapOn(lambda x: -x)
+    vdb.write(str(tmp_path / "neg.vdb"), grids)
+    r = cli("upres", "neg.vdb", "o.vdb", "--model", model, "--progress", "none", cwd=tmp_path)
+    assert r.returncode == EXIT_INPUT, r.stderr
+    only_error_line(r.stderr, "no positive density")
+    r = cli("upres", "f.vdb", "o.vdb", "--model", model, "--progress", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "is a preview model: not yet good" in r.stderr and "warning: model " in r.stderr
 
 
 def test_rgba_uv_frames_take_the_mask_from_alpha(tmp_path):
