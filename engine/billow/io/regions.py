@@ -125,3 +125,16 @@ def occupied_regions(path: str | Path, names: list[str], pad: int) -> list[Box]:
             if changed:
                 break
     return sorted(merged)
+
+
+def clip_regions(boxes: list[Box], lo, hi) -> list[Box]:
+    """`boxes` cut to the block lo..hi (inclusive); boxes left empty are dropped. Commands
+    whose one-block run stops at the active bounding box (its samples beyond it repeat the
+    border) clip their regions to it, so that region by region equals the one-block run."""
+    out = []
+    for a, b in boxes:
+        a2 = tuple(max(int(x), int(y)) for x, y in zip(a, lo))
+        b2 = tuple(min(int(x), int(y)) for x, y in zip(b, hi))
+        if all(x <= y for x, y in zip(a2, b2)):
+            out.append((a2, b2))
+    return out

@@ -258,6 +258,20 @@ def volume_to_grid(volume: Volume, *, half: bool = False, tolerance: float = 0.0
     return builder.finish()
 
 
+def paste_volumes(builders: dict[str, "GridBuilder"], volumes: list[Volume],
+                  half: bool = False) -> None:
+    """Paste one region's Volumes into sparse output grids (`builders`, by grid name, created
+    on first use): the region-by-region writers (`convert`, `baseline`) never hold a frame's
+    bounding box densely."""
+    for vol in volumes:
+        b = builders.get(vol.name)
+        if b is None:
+            b = builders[vol.name] = GridBuilder(
+                vol.name, vol.matrix, vector=vol.is_vector, grid_class=vol.grid_class,
+                vector_type=vol.vector_type, metadata=vol.metadata, half=half)
+        b.paste(vol.data, vol.offset)
+
+
 def write_vdb(path: str | Path, grids: list, *, metadata: dict | None = None,
               half: bool = False, tolerance: float = 0.0) -> Path:
     """Write Volumes and/or finished GridBuilders to `path` atomically: the file appears
