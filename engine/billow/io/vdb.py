@@ -136,7 +136,8 @@ def check_dense_size(path, name: str, shape, components: int = 1) -> None:
             f"{path}: grid '{name}' spans a bounding box of {' x '.join(str(int(n)) for n in shape)}"
             f" voxels ({need / 2**30:.3g} GB dense), more than this command holds in memory "
             f"({dense_limit_bytes() / 2**30:.3g} GB; BILLOW_MAX_DENSE_GB); its active voxels are "
-            "far apart: `billow upres` and `billow convert` process such caches region by region")
+            "far apart: `billow upres`, `convert`, `eval` and `baseline` (but for wavelet "
+            "turbulence) process such caches region by region")
 
 
 def read_grid(path: str | Path, name: str, *, pad: int = 0,
