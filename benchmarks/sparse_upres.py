@@ -1,12 +1,14 @@
-"""Memory follows the active voxels: upres (and convert) a sparse cache whose bounding box would
-never fit in memory, and print the peak resident memory of each run.
+"""Memory follows the active voxels: upres, convert, baseline and eval a sparse cache whose
+bounding box would never fit in memory, and print the peak resident memory of each run.
 
-    python benchmarks/sparse_upres.py [--distance 100000] [--blob 16] [--frames 1]
+    python benchmarks/sparse_upres.py [--distance 100000] [--blob 16]
 
 The cache: two smoke puffs of `blob`^3 voxels (density + velocity), `distance` voxels apart
 along every axis. Its bounding box is `distance`^3 voxels: 1e5 gives 4e15 bytes of float32
 density alone. Each run is a real `billow` subprocess; the ratio printed is the peak memory
-over what a dense read of the bounding box would need.
+over what a dense read of the bounding box would need. `eval` measures the upres against its
+input and the nearest and tricubic baselines; `baseline --method wavelet` is expected to
+refuse in one line (exit 2: its state lives on one block, docs/guarantees.md).
 """
 
 from __future__ import annotations
@@ -77,7 +79,14 @@ def main() -> None:
               f"read densely: {dense_gb:.3g} GB (density alone)")
         for name, cmd in (("info", ["info", "sparse.vdb"]),
                           ("convert", ["convert", "sparse.vdb", "conv.vdb", "--progress", "none"]),
-                          ("upres", ["upres", "sparse.vdb", "up.vdb", "--progress", "none"])):
+                          ("upres", ["upres", "sparse.vdb", "up.vdb", "--progress", "none"]),
+                          ("baseline", ["baseline", "sparse.vdb", "tc.vdb", "--method",
+                                        "tricubic", "--progress", "none"]),
+                          ("wavelet", ["baseline", "sparse.vdb", "wt.vdb", "--method",
+                                       "wavelet", "--progress", "none"]),
+                          ("eval", ["eval", "--input", "sparse.vdb", "--output", "up.vdb",
+                                    "--baselines", "nearest,tricubic", "--report", "report",
+                                    "--progress", "none"])):
             code, peak, secs, last = run(cmd, tmp)
             print(f"billow {name:8s} exit {code}  peak RSS {peak:7.0f} MB  {secs:6.1f} s  "
                   f"peak / dense bbox {peak / 1024 / dense_gb:.2e}"

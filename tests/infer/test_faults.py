@@ -49,10 +49,12 @@ def temporaries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob(".*.tmp-*"))
 
 
-def only_error_line(stderr: str, code_fragment: str) -> str:
-    """stderr is one `billow ...: error:` line and nothing else (no traceback, no nanobind)."""
+def only_error_line(stderr: str, code_fragment: str, after_work: bool = False) -> str:
+    """stderr is one `billow ...: error:` line and nothing else (no traceback, no nanobind).
+    `after_work`: the run wrote frames before it failed, so the warnings of that work (the
+    preview-model note, given once the first frame is written) may come first."""
     lines = [ln for ln in stderr.strip().splitlines()
-             if ln.strip() and not ln.startswith("warning: model ")]
+             if ln.strip() and not (after_work and ln.startswith("warning: model "))]
     assert len(lines) == 1 and ": error: " in lines[0], stderr
     assert code_fragment in lines[0], lines[0]
     return lines[0]
@@ -219,6 +221,24 @@ def far_apart(path: Path, distance: int) -> Path:
     return path
 
 
+def two_blobs(path: Path, gap: int = 30, seed: int = 0) -> Path:
+    """Two random puffs (density and velocity) `gap` voxels apart along x, in a box that
+    leaves one touching the box's low faces and the other its high ones."""
+    rng = np.random.default_rng(seed)
+    vdb = openvdb()
+    dens, vel = vdb.FloatGrid(), vdb.Vec3SGrid()
+    dens.name, vel.name = "density", "vel"
+    for corner, size in (((2, 0, 1), (5, 6, 4)), ((2 + gap, 3, 0), (6, 4, 6))):
+        d = rng.uniform(0.1, 1.0, size).astype(np.float32)
+        v = rng.uniform(-0.5, 0.5, size + (3,)).astype(np.float32)
+        dens.copyFromArray(d, corner)
+        vel.copyFromArray(v, corner)
+    for g in (dens, vel):
+        g.transform = vdb.createLinearTransform(0.1)
+    vdb.write(str(path), [dens, vel])
+    return path
+
+
 def test_far_apart_voxels_follow_the_active_voxels(tmp_path, toy_model):
     """A 1e5-voxel-wide bounding box (4e15 bytes dense): upres and convert work region by
     region with memory for the active voxels only; the other dense readers refuse in one
@@ -234,7 +254,15 @@ def test_far_apart_voxels_follow_the_active_voxels(tmp_path, toy_model):
     assert r.returncode == 0, r.stderr
     back = read_grid(tmp_path / "conv.vdb", "density", bbox=((99_999,) * 3, (100_003,) * 3))
     assert back.data[1:4, 1:4, 1:4].min() == pytest.approx(0.6)
-    r = billow_here("baseline", src, tmp_path / "b.vdb")
+    r = cli("baseline", src, "b.vdb", "--progress", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    near = read_grid(tmp_path / "b.vdb", "density", bbox=((0, 0, 0), (11, 11, 11)))
+    far = read_grid(tmp_path / "b.vdb", "density",
+                    bbox=((400_000, 400_000, 400_000), (400_011,) * 3))
+    # each blob touches one face of the one-block run's box, whose border repeats: mirrored
+    assert near.data.sum() > 0 and np.allclose(near.data, far.data[::-1, ::-1, ::-1])
+    # wavelet turbulence keeps its state on one block across frames: refused in one line
+    r = billow_here("baseline", src, tmp_path / "w.vdb", "--method", "wavelet")
     assert_one_line_error(r, EXIT_INPUT, "100003 x 100003 x 100003 voxels")
 
 
@@ -251,6 +279,28 @@ def test_regions_give_the_whole_volume_result(tmp_path, toy_model, monkeypatch):
     whole = read_grid(outs["never"], "density")
     regions = read_grid(outs["always"], "density", bbox=whole.index_bbox)
     np.testing.assert_array_equal(whole.data, regions.data)
+
+
+@pytest.mark.parametrize("method", ["nearest", "trilinear", "tricubic"])
+def test_baseline_regions_give_the_one_block_result(tmp_path, monkeypatch, method):
+    """The local baselines region by region equal the one-block run voxel for voxel, density
+    and velocity, and write nothing outside it."""
+    src = two_blobs(tmp_path / "two.vdb")
+    outs = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("BILLOW_REGIONS", mode)
+        r = billow_here("baseline", src, tmp_path / f"{mode}.vdb", "--method", method)
+        assert r.code == 0, r.err
+        outs[mode] = tmp_path / f"{mode}.vdb"
+    assert "2 occupied region(s)" in r.err
+    for name in ("density", "vel"):
+        whole = read_grid(outs["never"], name)
+        regions = read_grid(outs["always"], name)
+        lo, hi = whole.index_bbox
+        assert all(a >= b for a, b in zip(regions.index_bbox[0], lo))
+        assert all(a <= b for a, b in zip(regions.index_bbox[1], hi))
+        np.testing.assert_array_equal(whole.data, read_grid(outs["always"], name,
+                                                            bbox=(lo, hi)).data)
 
 
 # 6. one line, not a traceback -----------------------------------------------------------------
@@ -323,7 +373,7 @@ def test_sigterm_cleans_up_and_resumes(tmp_path, toy_model):
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == EXIT_TERMINATED, err
-    only_error_line(err, "terminated by SIGTERM")
+    only_error_line(err, "terminated by SIGTERM", after_work=True)
     assert temporaries(tmp_path / "out") == []
     done = sorted((tmp_path / "out").glob("s.*.vdb"))
     assert 1 <= len(done) < 6 and all(vdb_complete(p) is None for p in done)
@@ -377,6 +427,23 @@ def test_negative_density_and_absurd_velocity_are_refused(tmp_path, toy_model):
     r = billow_here("upres", tmp_path / "fast.vdb", tmp_path / "o.vdb", "--model", toy_model)
     assert_one_line_error(r, EXIT_INPUT, "is not physical")
     assert not (tmp_path / "o.vdb").exists()
+
+
+def test_a_preview_model_note_never_precedes_an_input_error(tmp_path, toy_model, smoke_seq):
+    """The preview-model warning comes once a frame is written: a run that fails on its input
+    prints the error line alone; a run that works still shows the note."""
+    model = card_variant(tmp_path, toy_model,
+                         lambda c: c.update(status="preview", status_note="not yet good"))
+    vdb = openvdb()
+    grids = vdb.readAll(str(smoke_frame(tmp_path / "f.vdb")))[0]
+    [g for g in grids if g.name == "density"][0].mapOn(lambda x: -x)
+    vdb.write(str(tmp_path / "neg.vdb"), grids)
+    r = cli("upres", "neg.vdb", "o.vdb", "--model", model, "--progress", "none", cwd=tmp_path)
+    assert r.returncode == EXIT_INPUT, r.stderr
+    only_error_line(r.stderr, "no positive density")
+    r = cli("upres", "f.vdb", "o.vdb", "--model", model, "--progress", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "is a preview model: not yet good" in r.stderr and "warning: model " in r.stderr
 
 
 def test_rgba_uv_frames_take_the_mask_from_alpha(tmp_path):

@@ -13,7 +13,7 @@ from ..io.frame import (
     write_smoke_frame,
 )
 from ..io.regions import occupied_regions, use_regions
-from ..io.vdb import GridBuilder, list_grids, write_vdb
+from ..io.vdb import list_grids, paste_volumes, write_vdb
 from ..io.units import VELOCITY_UNITS
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
@@ -88,19 +88,12 @@ READ_TYPES = ("float", "double", "half", "vec3s", "vec3d")  # what read_smoke_fr
 def _convert_regions(src, dst, boxes, options, args, style) -> None:
     """A sparse frame, region by region, pasted into sparse output grids: memory follows the
     active voxels, never the bounding box."""
-    builders: dict[str, GridBuilder] = {}
+    builders: dict = {}
     file_meta = {}
     for box in boxes:
         smoke = read_smoke_frame(src, options, extras="all", window=box)
         for name in args.drop:
             smoke.extras.pop(name, None)
         grids, file_meta = smoke_frame_grids(smoke, **style)
-        for vol in grids:
-            b = builders.get(vol.name)
-            if b is None:
-                b = builders[vol.name] = GridBuilder(
-                    vol.name, vol.matrix, vector=vol.is_vector,
-                    grid_class=vol.grid_class, vector_type=vol.vector_type,
-                    metadata=vol.metadata, half=args.half)
-            b.paste(vol.data, vol.offset)
+        paste_volumes(builders, grids, half=args.half)
     write_vdb(dst, list(builders.values()), metadata=file_meta, half=args.half)

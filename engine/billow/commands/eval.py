@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..io import ReadOptions
 from ..metrics.evaluate import EvalConfig, evaluate
 from ..metrics.report import markdown_table, write_report
-from ..metrics.sequences import layout, open_sequence
+from ..metrics.sequences import eval_regions, layout, open_sequence
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument
 
@@ -79,19 +79,23 @@ def run(args) -> int:
     output = open_sequence(args.name, args.output, args.frames, options) if args.output else None
     reference = (open_sequence("reference", args.reference, args.frames, options)
                  if args.reference else None)
-    lay = layout(inputs, [s for s in (output, reference) if s is not None], args.scale)
+    others = [s for s in (output, reference) if s is not None]
+    lay = layout(inputs, others, args.scale)
+    # a sparse sequence (far-apart puffs): region by region, memory for the active voxels
+    windows = eval_regions(inputs, others, lay, options)
     resolved = {"command": "billow " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "eval": dataclasses.asdict(config), "baselines": baselines,
                 "wavelet": dataclasses.asdict(wavelet) if "wavelet" in baselines else None,
                 "read": dataclasses.asdict(options), "factor": lay.factor,
                 "low_res_block": {"lo": lay.lr_lo.tolist(), "shape": list(lay.lr_shape)},
+                "regions": None if windows is None else len(windows),
                 "frames": len(lay.frames)}
     if args.dry_run:
         print(json.dumps(resolved, indent=1, default=str))
         return 0
     with Progress(len(lay.frames), "eval", args.progress) as progress:
         ev = evaluate(inputs, output, reference, baselines, lay, config, options,
-                      {"wavelet": dataclasses.asdict(wavelet)}, progress)
+                      {"wavelet": dataclasses.asdict(wavelet)}, progress, windows=windows)
         title = (f"billow eval: {args.name if output else 'baselines'} vs "
                  f"{'reference' if reference else 'input'}")
         path = write_report(ev, args.report, title, resolved)

@@ -89,9 +89,11 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
             ThreadPoolExecutor(max_workers=1) as pool:
         for text in redo:
             progress.warn(f"{text}; upres'ing that frame again")
-        if card.status != "release":
-            progress.warn(f"model {card.name} is a {card.status} model: "
-                          f"{card.extra.get('status_note', 'see its card')}")
+        # the preview-model note waits for the first frame written: a run that fails on its
+        # input ends in the one error line and nothing else (docs/guarantees.md)
+        note = (f"model {card.name} is a {card.status} model: "
+                f"{card.extra.get('status_note', 'see its card')}"
+                if card.status != "release" else None)
         pending = pool.submit(read, jobs[0][1]) if jobs else None
         for k, (frame_no, src, dst) in enumerate(jobs):
             start = time.perf_counter()
@@ -147,6 +149,9 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                 progress.message(f"frame {frame_no}: no active density; written as empty")
             write_vdb(dst, grids, metadata=settings)
             written += 1
+            if note:
+                progress.warn(note)
+                note = None
             progress.step(frame=frame_no, file=str(dst), read_s=round(read_s, 3),
                           total_s=round(time.perf_counter() - start, 3), tile=tile)
     return written

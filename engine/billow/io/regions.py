@@ -25,13 +25,25 @@ from .openvdb_module import openvdb
 Box = tuple[tuple[int, int, int], tuple[int, int, int]]  # inclusive, like OpenVDB's
 
 
-def use_regions(path: str | Path, names: list[str], pad: int) -> bool:
-    """Whether a frame is better processed region by region: `BILLOW_REGIONS=always|never`,
-    else (auto) when its padded bounding box is over 64 M voxels or more than a quarter of
-    the dense-memory limit, and under 5% of it is active."""
+def regions_mode() -> str:
+    """`BILLOW_REGIONS`: auto (default), always or never."""
     mode = os.environ.get("BILLOW_REGIONS", "auto")
     if mode not in ("auto", "always", "never"):
         raise InputError(f"BILLOW_REGIONS={mode!r}: expected auto, always or never")
+    return mode
+
+
+def worth_regions(cells: float, active: float) -> bool:
+    """A block of `cells` voxels with `active` of them in use is better done region by
+    region: over 64 M voxels or more than a quarter of the dense-memory limit, under 5% active."""
+    big = cells > 64 * 2**20 or cells * 16 > dense_limit_bytes() / 4
+    return big and active < 0.05 * cells
+
+
+def use_regions(path: str | Path, names: list[str], pad: int) -> bool:
+    """Whether a frame is better processed region by region: `BILLOW_REGIONS=always|never`,
+    else (auto) `worth_regions` of its padded bounding box."""
+    mode = regions_mode()
     if mode != "auto":
         return mode == "always"
     infos = [i for i in list_grids(path) if i.name in names and i.bbox is not None]
@@ -40,17 +52,17 @@ def use_regions(path: str | Path, names: list[str], pad: int) -> bool:
     lo = np.min([i.bbox[0] for i in infos], axis=0) - pad
     hi = np.max([i.bbox[1] for i in infos], axis=0) + pad
     cells = float(np.prod((hi - lo + 1).astype(float)))
-    active = float(sum(i.active_voxels for i in infos))
-    big = cells > 64 * 2**20 or cells * 16 > dense_limit_bytes() / 4
-    return big and active < 0.05 * cells
+    return worth_regions(cells, float(sum(i.active_voxels for i in infos)))
 
 
-def _blocks(path, name: str, cell: int) -> dict[tuple[int, int, int], list]:
-    """Block coordinate -> [lo, hi] of the active values inside it (inclusive, voxels)."""
+def _blocks(path, name: str, cell: int, divisor: int = 1) -> dict[tuple[int, int, int], list]:
+    """Block coordinate -> [lo, hi] of the active values inside it (inclusive, voxels of a
+    grid `divisor` times coarser: a high-res grid over its low-res input)."""
     grid = _call_openvdb(path, f"read grid '{name}'", openvdb().read, str(path), name)
     out: dict[tuple[int, int, int], list] = {}
     for item in grid.iterOnValues():
-        lo, hi = item.min, item.max
+        lo = [v // divisor for v in item.min]
+        hi = [v // divisor for v in item.max]
         # a tile (depth < 3) spans many blocks: cover every block it touches
         b0 = [v // cell for v in lo]
         b1 = [v // cell for v in hi]
@@ -80,10 +92,18 @@ def _union(a: Box, b: Box) -> Box:
 def occupied_regions(path: str | Path, names: list[str], pad: int) -> list[Box]:
     """Index boxes (inclusive) covering every active voxel of the grids `names`, each grown by
     `pad` voxels, pairwise disjoint; sorted. Empty grids give no box."""
+    return occupied_regions_of([(path, name, 1) for name in names], pad)
+
+
+def occupied_regions_of(grids: list[tuple[str | Path, str, int]], pad: int) -> list[Box]:
+    """`occupied_regions` of several grids, given as (file, grid name, divisor), laid over one
+    another in the index space of the coarsest: e.g. every frame of a low-res input (divisor
+    1) and of its f-times finer upres (divisor f), for a region set that holds for the whole
+    sequence."""
     cell = max(8, 2 * pad + 2)  # blocks further apart than this cannot share a padded box
     blocks: dict[tuple[int, int, int], list] = {}
-    for name in names:
-        for key, (lo, hi) in _blocks(path, name, cell).items():
+    for path, name, divisor in grids:
+        for key, (lo, hi) in _blocks(path, name, cell, divisor).items():
             if key in blocks:
                 old = blocks[key]
                 blocks[key] = [[min(a, b) for a, b in zip(old[0], lo)],
@@ -125,3 +145,16 @@ def occupied_regions(path: str | Path, names: list[str], pad: int) -> list[Box]:
             if changed:
                 break
     return sorted(merged)
+
+
+def clip_regions(boxes: list[Box], lo, hi) -> list[Box]:
+    """`boxes` cut to the block lo..hi (inclusive); boxes left empty are dropped. Commands
+    whose one-block run stops at the active bounding box (its samples beyond it repeat the
+    border) clip their regions to it, so that region by region equals the one-block run."""
+    out = []
+    for a, b in boxes:
+        a2 = tuple(max(int(x), int(y)) for x, y in zip(a, lo))
+        b2 = tuple(min(int(x), int(y)) for x, y in zip(b, hi))
+        if all(x <= y for x, y in zip(a2, b2)):
+            out.append((a2, b2))
+    return out

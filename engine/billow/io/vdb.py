@@ -136,7 +136,8 @@ def check_dense_size(path, name: str, shape, components: int = 1) -> None:
             f"{path}: grid '{name}' spans a bounding box of {' x '.join(str(int(n)) for n in shape)}"
             f" voxels ({need / 2**30:.3g} GB dense), more than this command holds in memory "
             f"({dense_limit_bytes() / 2**30:.3g} GB; BILLOW_MAX_DENSE_GB); its active voxels are "
-            "far apart: `billow upres` and `billow convert` process such caches region by region")
+            "far apart: `billow upres`, `convert`, `eval` and `baseline` (but for wavelet "
+            "turbulence) process such caches region by region")
 
 
 def read_grid(path: str | Path, name: str, *, pad: int = 0,
@@ -256,6 +257,20 @@ def volume_to_grid(volume: Volume, *, half: bool = False, tolerance: float = 0.0
                           metadata=volume.metadata, half=half, tolerance=tolerance)
     builder.paste(volume.data, volume.offset)
     return builder.finish()
+
+
+def paste_volumes(builders: dict[str, "GridBuilder"], volumes: list[Volume],
+                  half: bool = False) -> None:
+    """Paste one region's Volumes into sparse output grids (`builders`, by grid name, created
+    on first use): the region-by-region writers (`convert`, `baseline`) never hold a frame's
+    bounding box densely."""
+    for vol in volumes:
+        b = builders.get(vol.name)
+        if b is None:
+            b = builders[vol.name] = GridBuilder(
+                vol.name, vol.matrix, vector=vol.is_vector, grid_class=vol.grid_class,
+                vector_type=vol.vector_type, metadata=vol.metadata, half=half)
+        b.paste(vol.data, vol.offset)
 
 
 def write_vdb(path: str | Path, grids: list, *, metadata: dict | None = None,

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..io import ReadOptions, list_grids, read_grid, read_smoke_frame, resolve_frames, upres_matrix
 from ..io.aliases import resolve
 from ..io.sequence import format_frames
+from ..io.regions import clip_regions, occupied_regions_of, regions_mode, worth_regions
 from ..io.units import rotate_up_axis
 from ..io.volume import Volume
 
@@ -190,22 +191,62 @@ def _paste(vol: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(out, -1, 0) if vol.is_vector else out
 
 
-def read_density(seq: VdbSequence, index: int, lo, shape, options: ReadOptions) -> np.ndarray:
-    """Frame `index` of `seq` as a dense float32 block over (lo, shape)."""
-    vol = read_grid(seq.paths[index], seq.grid[index])
+REGION_PAD = 6  # low-res cells around a region: tricubic's reach (2), the blurs, advection
+
+
+def eval_regions(inputs: VdbSequence, others: list[VdbSequence], lay: Layout,
+                 options: ReadOptions) -> list[tuple[np.ndarray, tuple[int, ...]]] | None:
+    """The low-res windows (lo, shape) to evaluate a sparse sequence over, one per occupied
+    region of the input and the high-res sequences over all frames (one region set for the
+    whole sequence, so frame pairs line up), cut to the common block; None to read the block
+    whole. Regions when `BILLOW_REGIONS=always`, or (auto) when the block is large and
+    sparse (`billow.io.regions.worth_regions`); y-up caches only (a z-up cache over the dense
+    limit is refused in one line when read as one block)."""
+    mode = regions_mode()
+    if mode == "never" or options.up_axis != "y":
+        return None
+    f = lay.factor
+    if mode == "auto":
+        active = 0.0
+        for t in range(len(lay.frames)):
+            n = 0.0
+            for seq, weight in [(inputs, f ** 3)] + [(s, 1) for s in others]:
+                info = {i.name: i for i in list_grids(seq.paths[t])}[seq.grid[t]]
+                n += info.active_voxels * weight
+            active = max(active, n)
+        if not worth_regions(float(np.prod(np.array(lay.hr_shape, float))), active):
+            return None
+    grids = [(p, g, 1) for p, g in zip(inputs.paths, inputs.grid)]
+    grids += [(p, g, f) for s in others for p, g in zip(s.paths, s.grid)]
+    hi = lay.lr_lo + np.array(lay.lr_shape) - 1
+    boxes = clip_regions(occupied_regions_of(grids, REGION_PAD), lay.lr_lo, hi)
+    return [(np.array(a), tuple(int(y - x + 1) for x, y in zip(a, b))) for a, b in boxes]
+
+
+def read_density(seq: VdbSequence, index: int, lo, shape, options: ReadOptions, *,
+                 window: bool = False) -> np.ndarray:
+    """Frame `index` of `seq` as a dense float32 block over (lo, shape). `window`: read only
+    that box (a region of a sparse cache; y-up), not the grid's whole active box."""
+    box = (tuple(int(v) for v in lo), tuple(int(a + n - 1) for a, n in zip(lo, shape)))
+    vol = read_grid(seq.paths[index], seq.grid[index], bbox=box if window else None)
     if options.up_axis != "y":
         vol = rotate_up_axis(vol, options.up_axis)
     return _paste(vol.with_data(vol.data.astype(np.float32, copy=False)), np.asarray(lo), shape)
 
 
-def read_density_velocity(seq: VdbSequence, index: int, lo, shape, options: ReadOptions
-                          ) -> tuple[np.ndarray, np.ndarray | None]:
+def read_density_velocity(seq: VdbSequence, index: int, lo, shape, options: ReadOptions,
+                          *, window: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Density [x, y, z] and velocity [3, x, y, z] (cells per frame of this grid) over the box;
     velocity None if the frame has none and `options.require_velocity` is off.
 
     `read_smoke_frame` reads velocity over the density's active box; it is padded so that the
     box covers the whole evaluation block (advection needs velocity where smoke arrives)."""
     lo = np.asarray(lo)
+    if window:  # a region of a sparse cache: that box only, velocity included
+        box = (tuple(int(v) for v in lo), tuple(int(a + n - 1) for a, n in zip(lo, shape)))
+        frame = read_smoke_frame(seq.paths[index], replace(options, pad=0), window=box)
+        vel = None if frame.velocity is None else _paste(frame.velocity, lo, shape)
+        return _paste(frame.density, lo, shape), vel
     pad = 0
     if seq.lo is not None:
         info_lo, info_hi = _frame_box(seq, index, options)
