@@ -27,21 +27,36 @@ def _gaussian_kernel(sigma: float, dtype, device) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of `(N, C, *S)`, replicate padding (fields continue at borders)."""
+    """Separable Gaussian blur of `(N, C, *S)`, replicate padding (fields continue at borders).
+
+    Each axis is a sum of shifted copies times the kernel weights (multiply, then add, in
+    kernel order): 4-7x faster on a CPU than single-channel convolutions, which run at a
+    fraction of a GMAC/s. For one field (N * C == 1) the result is bit-identical to
+    `F.conv3d` / `F.conv2d` with the same kernel (the convolution then also multiplies and
+    adds in kernel order); for batched fields the convolution switches to a blocked GEMM with
+    fused multiply-adds, and the two differ by at most a couple of float32 ulps."""
     dims = x.dim() - 2
-    k = _gaussian_kernel(sigma, x.dtype, x.device)
-    r = (k.numel() - 1) // 2
-    conv = F.conv2d if dims == 2 else F.conv3d
-    n, c = x.shape[:2]
-    y = x.reshape(n * c, 1, *x.shape[2:])
+    w = _gaussian_kernel(sigma, x.dtype, x.device).tolist()
+    r = (len(w) - 1) // 2
+    y = x
     for axis in range(dims):
-        shape = [1, 1] + [1] * dims
-        shape[2 + axis] = k.numel()
+        d = 2 + axis
+        n = y.shape[d]
         pad = [0, 0] * dims
         pad[2 * (dims - 1 - axis)] = r  # F.pad lists the last axis first
         pad[2 * (dims - 1 - axis) + 1] = r
-        y = conv(F.pad(y, pad, mode="replicate"), k.reshape(shape))
-    return y.reshape(x.shape)
+        p = F.pad(y, pad, mode="replicate")
+        if torch.is_grad_enabled() and y.requires_grad:  # autograd: plain out-of-place sums (same rounding)
+            out = p.narrow(d, 0, n) * w[0]
+            for j in range(1, len(w)):
+                out = out + p.narrow(d, j, n) * w[j]
+        else:
+            out = torch.mul(p.narrow(d, 0, n), w[0])
+            tmp = torch.empty_like(out)
+            for j in range(1, len(w)):
+                out.add_(torch.mul(p.narrow(d, j, n), w[j], out=tmp))
+        y = out
+    return y
 
 
 def downsample(x: torch.Tensor, factor: int, *, blur: bool = True) -> torch.Tensor:
