@@ -62,8 +62,8 @@ def main() -> None:
                 t = timed(cmd, engine)
                 times.setdefault((label, name), []).append(t)
                 times.setdefault((label, name + "/upres"), []).append(t / t_up)
-            print(f"round {r + 1}: " + ", ".join(
-                f"{k[0]} {k[1]} {v[-1]:.2f}" for k, v in times.items() if "/" in k[1]),
+            print(f"round {r + 1}, {label}: upres {t_up:.1f} s, eval/upres " + ", ".join(
+                f"{name} {times[(label, name + '/upres')][-1]:.2f}" for name in sets),
                 flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     for label in engines:

@@ -27,6 +27,9 @@ from ..io.atomic import _describe, atomic_path
 
 EMISSION = np.array([1.0, 0.97, 0.92], np.float32)  # warm white smoke
 BACKGROUND = np.array([0.06, 0.065, 0.08], np.float32)
+# the transfer function's colours, background (index 0) to emission (255)
+PALETTE = (np.linspace(0.0, 1.0, 256)[:, None] * (EMISSION - BACKGROUND) + BACKGROUND) * 255
+PALETTE = (PALETTE + 0.5).astype(np.uint8)
 GIF_WIDTH = 720  # GIF frames are box-downsampled to at most this width
 SLAB_BYTES = 64 * 2**20  # output read back in slabs of at most this size
 
@@ -120,51 +123,58 @@ class UpresPreview:
             out += part.T if row > col else part
         return out
 
-    def _colour(self, tau: np.ndarray) -> np.ndarray:
-        t = np.exp(-np.maximum(tau, 0.0))[..., None]
-        rgb = EMISSION * (1.0 - t) + BACKGROUND * t
-        return np.flipud(rgb)  # up at the top
+    @staticmethod
+    def _coverage(tau: np.ndarray) -> np.ndarray:
+        """1 - exp(-tau) as palette indices 0..255, up at the top."""
+        a = 1.0 - np.exp(-np.maximum(tau, 0.0))
+        return np.flipud((a * 255 + 0.5).astype(np.uint8))
 
     def _compose(self, frame, tau_in: np.ndarray, tau_out: np.ndarray) -> np.ndarray:
+        """The side-by-side picture as indices into `PALETTE` [H, W] uint8: every colour of
+        the transfer function lies on one ramp (background to emission), so the picture is
+        stored as a palette image (PNG and GIF without any colour quantisation)."""
         from PIL import Image, ImageDraw
 
-        a, b = self._colour(tau_in), self._colour(tau_out)
+        a, b = self._coverage(tau_in), self._coverage(tau_out)
         zoom = max(1, -(-256 // max(b.shape[0], 1)))  # at least 256 pixels high
-        gap = np.ones((b.shape[0], max(2, b.shape[1] // 64), 3), np.float32)
-        image = (np.concatenate([a, gap, b], axis=1) * 255 + 0.5).astype(np.uint8)
+        gap = np.full((b.shape[0], max(2, b.shape[1] // 64)), 255, np.uint8)
+        image = np.concatenate([a, gap, b], axis=1)
         if zoom > 1:
             image = image.repeat(zoom, 0).repeat(zoom, 1)
-        pil = Image.fromarray(np.ascontiguousarray(image))
+        pil = Image.fromarray(np.ascontiguousarray(image))  # uint8 [H, W]: mode "L"
         draw = ImageDraw.Draw(pil)
-        draw.text((6, 4), f"input (nearest)  frame {frame}", fill=(230, 230, 230))
+        draw.text((6, 4), f"input (nearest)  frame {frame}", fill=235)
         draw.text(((a.shape[1] + gap.shape[1]) * zoom + 6, 4),
-                  f"billow x{self.scale}{'  ' + self.label if self.label else ''}",
-                  fill=(230, 230, 230))
+                  f"billow x{self.scale}{'  ' + self.label if self.label else ''}", fill=235)
         return np.asarray(pil)
 
     @staticmethod
-    def _save_png(picture: np.ndarray, path: Path) -> None:
+    def _image(indices: np.ndarray):
         from PIL import Image
 
-        with atomic_path(path) as tmp:
-            Image.fromarray(picture).save(tmp, format="PNG", compress_level=1)
+        h, w = indices.shape
+        img = Image.frombytes("P", (w, h), np.ascontiguousarray(indices).tobytes())
+        img.putpalette(PALETTE.tobytes())
+        return img
+
+    @classmethod
+    def _save_png(cls, picture: np.ndarray, path: Path) -> None:
+        with atomic_path(path, durable=False) as tmp:
+            cls._image(picture).save(tmp, format="PNG", compress_level=1)
 
     def close(self) -> Path | None:
         """Write the GIF of every preview frame; returns its path (None without frames)."""
         if not self._frames:
             return None
-        from PIL import Image
-
         # the active box can grow or shrink between frames: pad every frame to the largest
         h = max(f.shape[0] for f in self._frames)
         w = max(f.shape[1] for f in self._frames)
         images = []
         for f in self._frames:
-            canvas = np.empty((h, w, 3), np.uint8)
-            canvas[:] = (BACKGROUND * 255).astype(np.uint8)
+            canvas = np.zeros((h, w), np.uint8)  # index 0: the background
             canvas[:f.shape[0], :f.shape[1]] = f
-            images.append(Image.fromarray(canvas))
-        with atomic_path(self.gif) as tmp:
+            images.append(self._image(canvas))
+        with atomic_path(self.gif, durable=False) as tmp:
             images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                            duration=1000 // 12, loop=0)
         return self.gif
@@ -176,5 +186,6 @@ def _shrink(picture: np.ndarray, width: int) -> np.ndarray:
     if f <= 1:
         return picture
     h, w = picture.shape[0] // f * f, picture.shape[1] // f * f
-    p = picture[:h, :w].reshape(h // f, f, w // f, f, 3).mean(axis=(1, 3))
-    return p.astype(np.uint8)
+    # averaging indices is averaging colours: the palette is a linear ramp
+    p = picture[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+    return (p + 0.5).astype(np.uint8)
