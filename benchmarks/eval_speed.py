@@ -8,9 +8,9 @@ With `--before DIR` (an `engine/` folder of another checkout, e.g. made with
 `git archive ee9d9a6 engine | tar -x -C /tmp/old`) the same rounds also run that engine,
 interleaved, and the before/after ratio of each eval is printed.
 
-    billow dataset --out /tmp/x --sims 1 --res 128 --frames 36 --seed 2 --vdb
+    billow dataset --out /tmp/x --sims 1 --res 192 --frames 24 --scenes mixed --seed 5 --vdb
     python benchmarks/eval_speed.py --lr '/tmp/x/vdb/sim_0000/lr.####.vdb' \\
-        --hr '/tmp/x/vdb/sim_0000/hr.####.vdb' --frames 25-36 [--before /tmp/old/engine]
+        --hr '/tmp/x/vdb/sim_0000/hr.####.vdb' --frames 13-24 [--before /tmp/old/engine]
 """
 
 from __future__ import annotations
