@@ -63,8 +63,8 @@ def main() -> None:
     for t in tiles:
         rss, vox = peak_rss_of_child(model, t)
         rows.append((t, vox, rss - base))
-        print(f"tile {t:3d}: padded output {vox:>11,d} voxels, peak RSS +{(rss - base) / 2**20:8.1f} MiB "
-              f"({(rss - base) / vox:6.1f} B/voxel)", flush=True)
+        print(f"tile {t:3d}: padded output {vox:>11,d} voxels, peak RSS "
+              f"+{(rss - base) / 2**20:8.1f} MiB ({(rss - base) / vox:6.1f} B/voxel)", flush=True)
     v = np.array([r[1] for r in rows], float)
     m = np.array([r[2] for r in rows], float)
     b, a0 = np.polyfit(v, m, 1)

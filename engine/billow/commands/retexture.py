@@ -189,9 +189,11 @@ class _Frame:
         cv2 = _cv2()
         with atomic_path(dst) as tmp:
             suffix = dst.suffix.lower()
-            params = ([cv2.IMWRITE_PNG_COMPRESSION, self.args.png_level]
-                      if suffix == ".png" and self.args.png_level is not None else [cv2.IMWRITE_TIFF_COMPRESSION, 1] if suffix in (".tif", ".tiff")
-                      else [])
+            params = []
+            if suffix == ".png" and self.args.png_level is not None:
+                params = [cv2.IMWRITE_PNG_COMPRESSION, self.args.png_level]
+            elif suffix in (".tif", ".tiff"):
+                params = [cv2.IMWRITE_TIFF_COMPRESSION, 1]  # none: the fastest 8-bit output
             try:
                 ok = cv2.imwrite(str(tmp), img, params)
             except cv2.error as e:

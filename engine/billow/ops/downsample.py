@@ -50,7 +50,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
         pad[2 * (dims - 1 - axis)] = r  # F.pad lists the last axis first
         pad[2 * (dims - 1 - axis) + 1] = r
         p = F.pad(y, pad, mode="replicate")
-        if torch.is_grad_enabled() and y.requires_grad:  # autograd: plain out-of-place sums (same rounding)
+        if torch.is_grad_enabled() and y.requires_grad:  # out-of-place sums, same rounding
             out = p.narrow(d, 0, n) * w[0]
             for j in range(1, len(w)):
                 out = out + p.narrow(d, j, n) * w[j]
