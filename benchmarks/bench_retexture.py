@@ -6,6 +6,7 @@ next to DwNet's 57.5 M (dissertation Fig. 5.9).
     python benchmarks/bench_retexture.py                 # kernel + end to end (a few minutes)
     python benchmarks/bench_retexture.py --no-e2e        # kernel only
     python benchmarks/bench_retexture.py --size 960x540 --frames 8
+    python benchmarks/bench_retexture.py --fast-path --frames 24 --jobs 2   # before/after
 
 The frame is a figure (an ellipse covering about 40% of the frame, UVs a smooth warp of a
 1200x800 RGBA8 atlas, DensePose's size) over a background plate; "full" covers every pixel (the
@@ -153,6 +154,93 @@ def bench_e2e(h: int, w: int, frames: int, jobs: list[int]) -> None:
                   f"{cpu / frames * 1e3:6.1f} ms/frame (2 free cores: {2 * frames / cpu:5.1f} fps)")
 
 
+def _before_frame(texture, src: Path, plate: Path, dst: Path) -> None:
+    """The end-to-end path before the fast path (issue 20), kept here as the reference: float
+    UVs (convert, clip, range check, reorder channels), default PNG compression."""
+    import cv2
+    from billow.commands.retexture import read_plate
+    from billow.io.atomic import atomic_path
+    from billow.uv import io as uvio
+    from billow.uv.lookup import retexture
+
+    uv, mask = uvio.read_uv(src)
+    out = retexture(texture, uv, mask, read_plate(plate))
+    with atomic_path(dst) as tmp:
+        cv2.imwrite(str(tmp), out)
+
+
+def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None:
+    """Before/after of the end-to-end fast path in this process, rounds interleaved A/B."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+    from billow.cli import main
+    from billow.commands.retexture import read_texture
+    from billow.uv import io as uvio
+
+    print(f"\n== end to end fast path, {w}x{h}, {frames} frames, --jobs {jobs}, "
+          f"{rounds} interleaved rounds (fps wall; ratios to 'before' in the same round)")
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        tex, uv, mask, plate = scene(h, w, "figure")
+        cv2.imwrite(str(root / "tex.png"), tex)
+        uvio.write_uv(root / "uv" / "f.0001.png", uv, mask)
+        cv2.imwrite(str(root / "bg.0001.png"), plate)
+        u16 = cv2.imread(str(root / "uv" / "f.0001.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(root / "uv" / "t.0001.tif"), u16, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+        cv2.imwrite(str(root / "bg.0001.tif"), plate, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+        for f in range(2, frames + 1):
+            for a, b in (("uv/f", "png"), ("bg", "png"), ("uv/t", "tif"), ("bg", "tif")):
+                os.link(root / f"{a}.0001.{b}", root / f"{a}.{f:04d}.{b}")
+        texture = read_texture(root / "tex.png")
+
+        def before():
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(lambda f: _before_frame(
+                    texture, root / "uv" / f"f.{f:04d}.png", root / f"bg.{f:04d}.png",
+                    root / "before" / f"o.{f:04d}.png"), range(1, frames + 1)))
+
+        def cli(uv, bg, out, *extra):
+            return lambda: main(["retexture", "--uv", str(root / uv), "--texture",
+                                 str(root / "tex.png"), "--background", str(root / bg),
+                                 "--out", str(root / out), "--jobs", str(jobs),
+                                 "--progress", "none", *extra])
+
+        runs = {"before: f32 UVs, PNG out (default)": before,
+                "after:  u16 UVs, PNG out (default)": cli("uv/f.####.png", "bg.####.png",
+                                                          "a/o.####.png"),
+                "after:  TIFF in, TIFF out (no PNG)": cli("uv/t.####.tif", "bg.####.tif",
+                                                          "c/o.####.tif")}
+        fps: dict[str, list[float]] = {k: [] for k in runs}
+        for fn in runs.values():
+            fn()  # warm-up: imports, parser, thread pools, first touch
+        for _ in range(rounds):
+            for name, fn in runs.items():
+                t0 = time.perf_counter()
+                fn()
+                fps[name].append(frames / (time.perf_counter() - t0))
+        base = fps["before: f32 UVs, PNG out (default)"]
+        for name, v in fps.items():
+            ratio = np.median([a / b for a, b in zip(v, base)])
+            print(f"  {name:36s} median {np.median(v):6.1f} fps  best {max(v):6.1f} fps  "
+                  f"x{ratio:.2f} vs before")
+        print("  PNG floor (one frame, one thread): the decode of a 16-bit UV PNG + an 8-bit "
+              "plate PNG + the fastest encode (OpenCV's default), below")
+        stages = {"decode UV PNG (u16)": lambda: cv2.imread(str(root / "uv/f.0001.png"),
+                                                            cv2.IMREAD_UNCHANGED),
+                  "decode plate PNG": lambda: cv2.imread(str(root / "bg.0001.png")),
+                  "encode PNG (OpenCV default)": lambda: cv2.imencode(".png", plate),
+                  "encode PNG level 0": lambda: cv2.imencode(".png", plate,
+                                                             [cv2.IMWRITE_PNG_COMPRESSION, 0])}
+        best = {k: timed(f, 3)["best"] for k, f in stages.items()}
+        for k, v in best.items():
+            print(f"  {k:32s} {v * 1e3:7.1f} ms")
+        floor = (best["decode UV PNG (u16)"] + best["decode plate PNG"]
+                 + min(best["encode PNG (OpenCV default)"], best["encode PNG level 0"]))
+        print(f"  PNG floor: {floor * 1e3:.1f} ms of CPU per frame -> at most {1 / floor:.1f} fps "
+              f"per free core ({2 / floor:.1f} fps on 2 free cores) before any lookup")
+
+
 def flops() -> None:
     from billow.uv.lookup import FLOPS_PER_PIXEL
 
@@ -173,10 +261,17 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24, help="end-to-end frames (default: 24)")
     ap.add_argument("--jobs", default="1,2,3", help="end-to-end --jobs values (default: 1,2,3)")
     ap.add_argument("--no-e2e", dest="e2e", action="store_false")
+    ap.add_argument("--fast-path", action="store_true",
+                    help="only the end-to-end before/after of the fast path (issue 20)")
+    ap.add_argument("--rounds", type=int, default=3, help="fast-path rounds (default: 3)")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.lower().split("x"))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} CPUs")
+    if args.fast_path:
+        bench_fast_path(h, w, args.frames, int(args.jobs.split(",")[-1]), args.rounds)
+        print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     flops()
     bench_kernel(h, w, args.repeats, args.torch_repeats)
     if args.e2e:

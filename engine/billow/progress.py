@@ -2,8 +2,11 @@
 `--progress json` one JSON object per line on stdout for DCC add-ons and farm wrappers:
 
     {"event": "start", "total": 48, "task": "upres"}
-    {"event": "frame", "frame": 12, "done": 3, "total": 48, "elapsed": 4.2, ...}
+    {"event": "frame", "frame": 12, "done": 3, "total": 48, "elapsed": 4.2, "eta": 63.0, ...}
     {"event": "end", "done": 48, "total": 48, "elapsed": 95.0}
+
+`eta` is the estimated seconds left (the mean time per unit so far times the units left); log
+lines show it as `eta 1m03s`, the terminal bar shows tqdm's own.
 """
 
 from __future__ import annotations
@@ -13,6 +16,16 @@ import sys
 import time
 
 MODES = ("auto", "bar", "log", "json", "none")
+
+
+def format_seconds(seconds: float) -> str:
+    """`42s`, `3m05s`, `2h07m`: short enough for a log line."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 class Progress:
@@ -36,7 +49,8 @@ class Progress:
         """One unit of work finished; `fields` describe it (frame number, file, timings)."""
         self.done += 1
         elapsed = round(time.perf_counter() - self.start, 3)
-        self._emit(event, done=self.done, total=self.total, elapsed=elapsed, **fields)
+        eta = round(elapsed / self.done * max(self.total - self.done, 0), 1)
+        self._emit(event, done=self.done, total=self.total, elapsed=elapsed, eta=eta, **fields)
         if self._bar is not None:
             # short numeric fields (losses, timings) ride along on the bar
             shown = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in fields.items()
@@ -45,7 +59,8 @@ class Progress:
             self._bar.update(1)
         elif self.mode == "log":
             detail = " ".join(f"{k}={v}" for k, v in fields.items())
-            print(f"[{self.task}] {self.done}/{self.total} {detail}", file=sys.stderr, flush=True)
+            print(f"[{self.task}] {self.done}/{self.total} eta {format_seconds(eta)} {detail}",
+                  file=sys.stderr, flush=True)
 
     def message(self, text: str) -> None:
         if self.mode == "json":

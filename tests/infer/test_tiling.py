@@ -102,3 +102,24 @@ def test_output_overlays_the_input(tmp_path, nearest_model, scale):
     # a half-voxel shift would move it by 0.5 output voxels (or more, compounded over passes)
     assert np.abs(com(out) - com(frame.density)).max() < 0.01 * voxel_out
     assert list_grids(tmp_path / "o.vdb")[0].voxel_size[0] == pytest.approx(voxel_out)
+
+
+def test_tile_for_memory_uses_the_measured_model_and_prefers_large_tiles():
+    import dataclasses
+
+    from billow.infer.models import default_model
+    from billow.infer.upres import tile_for_memory, tile_memory_bytes
+
+    card = load_card(default_model())
+    assert "bytes_per_output_voxel" not in card.extra  # the shipped card does not say
+    for gb in (0.25, 1.0, 4.0):
+        t = tile_for_memory(card, gb, 1)
+        assert tile_memory_bytes(card, t, 1) <= gb * 2**30 or t == 8
+        assert t == 256 or tile_memory_bytes(card, t + 8, 1) > gb * 2**30
+    # 1 GB: the measured ~36 B/voxel gives 56-cell tiles where 256 B gave 24
+    assert tile_for_memory(card, 1.0, 1) >= 48
+    assert tile_for_memory(card, 1.0, 2) <= tile_for_memory(card, 1.0, 1)
+    # a card that states its own figure is believed
+    stated = dataclasses.replace(card, bytes_per_output_voxel=256.0,
+                                 extra={**card.extra, "bytes_per_output_voxel": 256.0})
+    assert tile_for_memory(stated, 1.0, 1) < tile_for_memory(card, 1.0, 1)

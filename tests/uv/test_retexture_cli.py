@@ -192,3 +192,32 @@ def test_real_cli_process(scene):
                "--out", root / "out/o.####.png", "--progress", "log")
     assert r.code == 0, r.err
     assert len(list((root / "out").iterdir())) == len(FRAMES)
+
+
+def test_fast_path_u16_uvs_and_output_formats(scene):
+    """16-bit UVs reach the kernel as uint16 (no float round trip): the same pixels as the
+    float path; --png-level 0 and .tif output hold the same pixels as the default PNG."""
+    root, tex = scene
+    u16, m16 = uvio.read_uv(root / "uv/f.0002.png", keep_u16=True)
+    uv, mask = uvio.read_uv(root / "uv/f.0002.png")
+    assert u16.dtype == np.uint16 and u16.flags.c_contiguous
+    np.testing.assert_array_equal(m16, mask)
+    assert np.abs(u16[mask] / 65535.0 - uv[mask]).max() < 1e-6
+    bg = cv2.imread(str(root / "bg/f.0002.png"))
+    fast = lookup.retexture(tex, u16, m16, bg)
+    slow = lookup.retexture(tex, uv, mask, bg)
+    assert np.abs(fast.astype(int) - slow.astype(int)).max() <= 1
+    outs = {}
+    for name, extra in (("png0", ["--png-level", "0"]), ("png", []), ("tif", [])):
+        ext = "tif" if name == "tif" else "png"
+        r = billow_here("retexture", "--uv", root / "uv/f.####.png", "--texture",
+                        root / "tex.png", "--background", root / "bg/f.####.png", "--out",
+                        root / f"{name}/o.####.{ext}", "--progress", "none", *extra)
+        assert r.code == 0, r.err
+        outs[name] = cv2.imread(str(root / f"{name}/o.0002.{ext}"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(outs["png0"], outs["png"])
+    np.testing.assert_array_equal(outs["tif"], outs["png"])
+    np.testing.assert_array_equal(outs["png"], fast)
+    assert_one_line_error(billow_here("retexture", "--uv", root / "uv/f.####.png", "--texture",
+                                      root / "tex.png", "--out", root / "x/o.####.png",
+                                      "--png-level", "12"), EXIT_INPUT, "--png-level")

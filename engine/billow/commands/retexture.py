@@ -5,6 +5,13 @@ Frames are independent, so several are in flight at once (`--jobs`): PNG decodin
 release the GIL and dominate the time; the lookup itself is a few milliseconds per 1080p frame.
 Images stay in OpenCV's B, G, R(, A) channel order from reading to writing: the lookup never
 mixes channels, so nothing is reordered.
+
+The fast path (the defaults with the native CPU kernel): 16-bit UV frames go to the kernel as
+uint16, straight from the decoder (no float conversion, clipping or range check: a 16-bit
+value cannot leave [0, 1]); frames are decoded, looked up and encoded on `--jobs` threads;
+PNGs are written with OpenCV's own fast setting (an explicit `--png-level` trades speed for
+size; even level 0 measured slower), and `.tif` output (and TIFF/EXR input) avoids PNG's
+deflate altogether. PNG in and out is the floor: see `benchmarks/bench_retexture.py`.
 """
 
 from __future__ import annotations
@@ -53,6 +60,11 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", choices=("native", "torch"), default="native",
                    help="lookup implementation (default: native)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default: cpu)")
+    p.add_argument("--png-level", type=int, default=None, metavar="0-9",
+                   help="PNG compression of the output, 0 (stored) to 9 (smallest, slowest); "
+                   "by default OpenCV's fast setting (level 1 with run-length matching), which "
+                   "measured faster than any explicit level, 0 included; .tif output is written "
+                   "uncompressed, the fastest 8-bit format (default: OpenCV's)")
     p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                    help="frames in flight at once (default: CPU cores, at most 4)")
     add_progress_argument(p)
@@ -147,7 +159,9 @@ class _Frame:
         from ..uv import io as uvio
         from ..uv.lookup import feather, retexture
 
-        uv, mask = uvio.read_uv(src)
+        # fast path: the native CPU kernel takes 16-bit UVs as they are decoded
+        uv, mask = uvio.read_uv(src, keep_u16=self.device is None
+                                and self.args.backend == "native")
         empty = not mask.any()
         bg = None
         if plate is not None:
@@ -174,8 +188,14 @@ class _Frame:
     def _write(self, dst: Path, img: np.ndarray) -> None:
         cv2 = _cv2()
         with atomic_path(dst) as tmp:
+            suffix = dst.suffix.lower()
+            params = []
+            if suffix == ".png" and self.args.png_level is not None:
+                params = [cv2.IMWRITE_PNG_COMPRESSION, self.args.png_level]
+            elif suffix in (".tif", ".tiff"):
+                params = [cv2.IMWRITE_TIFF_COMPRESSION, 1]  # none: the fastest 8-bit output
             try:
-                ok = cv2.imwrite(str(tmp), img)
+                ok = cv2.imwrite(str(tmp), img, params)
             except cv2.error as e:
                 raise OutputError(f"{dst}: cannot write ({str(e).strip().splitlines()[-1]})") from e
             if not ok:
@@ -185,6 +205,8 @@ class _Frame:
 def run(args) -> int:
     if args.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.png_level is not None and not 0 <= args.png_level <= 9:
+        raise InputError(f"--png-level must be 0 to 9, got {args.png_level}")
     if args.feather < 0:
         raise InputError(f"--feather must be 0 or more pixels, got {args.feather}")
     jobs = input_output_frames(args.uv, args.out, args.frames)

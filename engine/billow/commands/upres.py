@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..infer.config import PRECISIONS, UpresConfig
@@ -33,6 +36,13 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="network precision; fp16/bf16 need --backend torch --device cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
+    p.add_argument("--preview", metavar="DIR_OR_PNG", default=None,
+                   help="write a picture of input vs output side by side (emission/absorption "
+                   "projection along z, or y for z-up caches) every --preview-every frames: "
+                   "into DIR as preview.####.png, or to one .png overwritten with the latest "
+                   "frame; and a GIF of them at the end (DIR/preview.gif or PNG's name .gif)")
+    p.add_argument("--preview-every", type=int, default=1, metavar="N",
+                   help="preview every N-th frame (and the last) (default: 1)")
     add_arguments(p, UpresConfig, title="upres")
     add_arguments(p, ReadOptions, skip=("pad",), title="input interpretation")
     add_progress_argument(p)
@@ -64,9 +74,32 @@ def run(args) -> int:
         raise InputError(f"--tile {cfg.tile}: must be at least 1")
     if cfg.max_memory is not None and not cfg.max_memory > 0:
         raise InputError(f"--max-memory {cfg.max_memory}: must be a positive number of GB")
+    if args.preview_every < 1:
+        raise InputError(f"--preview-every {args.preview_every}: must be at least 1")
+    preview = None
+    if args.preview:
+        from ..infer.preview import UpresPreview
+
+        refuse_overwriting_inputs([args.preview], [j[1] for j in jobs])
+        preview = UpresPreview(args.preview, args.preview_every, scale=cfg.scale,
+                               up=opt.up_axis, label=card.name)
+    start = time.perf_counter()
     backend = make_backend(card, args.backend, args.device, args.precision, args.threads)
-    upres_sequence(jobs, backend, card, cfg, opt, progress_mode=args.progress,
-                   skip_existing=args.skip_existing,
-                   settings={"billow_backend": backend.name, "billow_device": args.device,
-                             "billow_precision": args.precision})
+    written = upres_sequence(jobs, backend, card, cfg, opt, progress_mode=args.progress,
+                             skip_existing=args.skip_existing, preview=preview,
+                             settings={"billow_backend": backend.name,
+                                       "billow_device": args.device,
+                                       "billow_precision": args.precision})
+    gif = preview.close() if preview is not None else None
+    folders = sorted({str(j[2].parent) for j in jobs})
+    text = (f"billow upres: {written} frame{'s' * (written != 1)} written in "
+            f"{time.perf_counter() - start:.1f} s to {', '.join(folders)}")
+    if preview is not None and preview.written:
+        text += f"; preview {preview.last_png}" + (f", {gif}" if gif else "")
+    if args.progress == "json":
+        print(json.dumps({"event": "summary", "text": text, "frames": written,
+                          "folders": folders, "preview": str(gif or preview.last_png)
+                          if preview is not None and preview.written else None}), flush=True)
+    elif args.progress != "none":
+        print(text, flush=True)
     return 0

@@ -18,6 +18,7 @@ from ..io import ReadOptions, SmokeFrame, list_grids, read_smoke_frame, resolve,
 from ..io.atomic import remove_stale_temporaries
 from ..io.frame import check_plausible
 from ..io.regions import occupied_regions, use_regions
+from ..io.units import rotate_up_axis
 from ..ops.normalise import frame_sums, scales_from_sums
 from ..io.vdb import vdb_complete
 from ..progress import Progress
@@ -42,8 +43,10 @@ def _check_up_axis(frame, opt: ReadOptions) -> None:
 
 def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: ModelCard,
                    cfg: UpresConfig, opt: ReadOptions, *, progress_mode: str = "auto",
-                   skip_existing: bool = False, settings: dict | None = None) -> int:
-    """Run `jobs` (frame, input, output); returns the number of frames written."""
+                   skip_existing: bool = False, settings: dict | None = None,
+                   preview=None) -> int:
+    """Run `jobs` (frame, input, output); returns the number of frames written. `preview`
+    (a `billow.infer.preview.UpresPreview`) gets input and output of every N-th frame."""
     redo = []
     for folder in sorted({j[2].parent for j in jobs}):
         remove_stale_temporaries(folder, {j[2].name for j in jobs})
@@ -105,6 +108,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                                  "region(s) upres'd one by one")
             grids = None
             read_s = None
+            shown = []  # the input windows in the cache's index space, for the preview
+            want_preview = preview is not None and preview.wants(k, len(jobs))
             scales = None
             if card.normalise == "frame" and len(windows) > 1:
                 # whole-frame statistics first: every region is divided by the same numbers
@@ -130,6 +135,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                                      "one grid (resample them first)")
                 if read_s is None:
                     read_s = time.perf_counter() - start
+                if want_preview:
+                    shown.append(rotate_up_axis(frame.density, "y", opt.up_axis))
                 while True:
                     try:
                         grids = upres_frame(frame, backend.run, card, cfg, tile=tile,
@@ -152,6 +159,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
             if note:
                 progress.warn(note)
                 note = None
+            if want_preview and shown:
+                preview.add(frame_no, shown, grids[0].grid)
             progress.step(frame=frame_no, file=str(dst), read_s=round(read_s, 3),
                           total_s=round(time.perf_counter() - start, 3), tile=tile)
     return written

@@ -59,11 +59,13 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None):
+def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
+                durable: bool = True):
     """Yield a temporary path to write; on success it is flushed to disk, checked by
     `verify(tmp)` (which raises on a short or damaged write) and renamed to `path`; on any
     failure (an exception, SIGINT, SIGTERM) it is removed and `path` is left untouched.
-    OS errors while writing become `OutputError` (exit 3)."""
+    OS errors while writing become `OutputError` (exit 3). `durable=False` skips the fsyncs
+    (still all-or-nothing for readers; for throw-away pictures such as previews)."""
     path = check_output_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +80,8 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None):
     try:
         try:
             yield tmp
-            _fsync(tmp)
+            if durable:
+                _fsync(tmp)
             if tmp.stat().st_size == 0:
                 raise OutputError(f"{path}: nothing was written (disk full?); the previous "
                                   "file, if any, is kept")
@@ -90,7 +93,8 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None):
         except OSError as e:
             raise OutputError(f"{path}: cannot write ({_describe(e)}); the previous file, if "
                               "any, is kept") from e
-        _fsync_folder(path.parent)
+        if durable:
+            _fsync_folder(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)

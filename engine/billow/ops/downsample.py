@@ -27,21 +27,40 @@ def _gaussian_kernel(sigma: float, dtype, device) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of `(N, C, *S)`, replicate padding (fields continue at borders)."""
+    """Separable Gaussian blur of `(N, C, *S)`, replicate padding (fields continue at borders).
+
+    Each axis is a sum of shifted copies times the kernel weights (multiply, then add, in
+    kernel order): 3.5-5x faster on a CPU than single-channel convolutions, which run at a
+    fraction of a GMAC/s (`python benchmarks/bench_blur.py`). Where PyTorch's CPU convolution
+    runs its direct kernel (one field, N * C == 1, up to at least 129^3 voxels, and the 2D
+    fields tested) the result is bit-identical to `F.conv3d` / `F.conv2d` with the same kernel:
+    both multiply, round, then add in kernel order. On batched fields and on large volumes
+    (160^3 and up) the convolution itself switches to blocked GEMM / oneDNN kernels with fused
+    multiply-adds, and the two differ by at most 2 float32 ulps of the values (1.8e-7 on
+    unit-range data); the previous result then depended on the volume's size, this one does
+    not."""
     dims = x.dim() - 2
-    k = _gaussian_kernel(sigma, x.dtype, x.device)
-    r = (k.numel() - 1) // 2
-    conv = F.conv2d if dims == 2 else F.conv3d
-    n, c = x.shape[:2]
-    y = x.reshape(n * c, 1, *x.shape[2:])
+    w = _gaussian_kernel(sigma, x.dtype, x.device).tolist()
+    r = (len(w) - 1) // 2
+    y = x
     for axis in range(dims):
-        shape = [1, 1] + [1] * dims
-        shape[2 + axis] = k.numel()
+        d = 2 + axis
+        n = y.shape[d]
         pad = [0, 0] * dims
         pad[2 * (dims - 1 - axis)] = r  # F.pad lists the last axis first
         pad[2 * (dims - 1 - axis) + 1] = r
-        y = conv(F.pad(y, pad, mode="replicate"), k.reshape(shape))
-    return y.reshape(x.shape)
+        p = F.pad(y, pad, mode="replicate")
+        if torch.is_grad_enabled() and y.requires_grad:  # out-of-place sums, same rounding
+            out = p.narrow(d, 0, n) * w[0]
+            for j in range(1, len(w)):
+                out = out + p.narrow(d, j, n) * w[j]
+        else:
+            out = torch.mul(p.narrow(d, 0, n), w[0])
+            tmp = torch.empty_like(out)
+            for j in range(1, len(w)):
+                out.add_(torch.mul(p.narrow(d, j, n), w[j], out=tmp))
+        y = out
+    return y
 
 
 def downsample(x: torch.Tensor, factor: int, *, blur: bool = True) -> torch.Tensor:

@@ -43,8 +43,9 @@ def _cv2():
     return cv2
 
 
-def _imread(path: str | Path) -> np.ndarray:
-    """The file's pixels with OpenCV's channel order turned into R, G, B(, A)."""
+def _imread(path: str | Path, reorder: bool = True) -> np.ndarray:
+    """The file's pixels with OpenCV's channel order turned into R, G, B(, A) (with
+    `reorder=False`, as OpenCV reads them: B, G, R(, A))."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -55,6 +56,10 @@ def _imread(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: cannot read the image ({str(e).strip().splitlines()[-1]})") from e
     if img is None or img.size == 0:
         raise InputError(f"{path}: cannot read the image (not a PNG/EXR, or corrupt)")
+    return _bgr_to_rgb(img) if reorder else img
+
+
+def _bgr_to_rgb(img: np.ndarray) -> np.ndarray:
     if img.ndim == 3 and img.shape[2] >= 3:
         order = [2, 1, 0] + ([3] if img.shape[2] == 4 else [])
         img = img[..., order]
@@ -87,9 +92,24 @@ def _check_uv(path, uv: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nd
     return uv, mask
 
 
-def read_uv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """One UV frame of any supported format -> (uv float32 [H, W, 2], mask bool [H, W])."""
-    img = _imread(path)
+def read_uv(path: str | Path, keep_u16: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One UV frame of any supported format -> (uv float32 [H, W, 2], mask bool [H, W]).
+
+    With `keep_u16`, a 16-bit frame comes back as uint16 UVs (`u16 / 65535`, what the native
+    lookup takes directly): no float conversion, clipping or range check (16-bit values cannot
+    leave [0, 1]), and no channel reordering of the whole image: the re-texturing fast path.
+    Other formats come back as float32 as usual."""
+    if keep_u16:
+        raw = _imread(path, reorder=False)  # B, G, R(, A)
+        if raw.dtype == np.uint16 and raw.ndim == 3 and raw.shape[2] >= 3:
+            uv = np.empty(raw.shape[:2] + (2,), np.uint16)
+            uv[..., 0] = raw[..., 2]
+            uv[..., 1] = raw[..., 1]
+            mask = (raw[..., 3] if raw.shape[2] == 4 else raw[..., 0]) > _U16 / 2
+            return uv, mask
+        img = _bgr_to_rgb(raw)
+    else:
+        img = _imread(path)
     if img.ndim != 3 or img.shape[2] < 3:
         raise InputError(f"{path}: a UV frame needs 3 or 4 channels (u, v, mask), "
                          f"this image has {1 if img.ndim == 2 else img.shape[2]}")
