@@ -635,9 +635,9 @@ def main() -> int:
     e.add_argument("--metric-frames", type=int, default=3,
                    help="frames per set for the lattice, velocity-scale, equivariance and "
                    "brightness measures (default 3)")
-    e.add_argument("--large-frames", type=int, default=6,
+    e.add_argument("--large-frames", type=int, default=4,
                    help="evaluate sets of 256^3 voxels or more on their first N frames only "
-                   "(default 6; 0 = all): one `billow eval` of a 256^3 frame takes over a "
+                   "(default 4; 0 = all): one `billow eval` of a 256^3 frame takes over a "
                    "minute on one loaded core")
     e.add_argument("--threads", type=int, default=1, help="CPU threads per billow command")
     e.add_argument("--no-wavelet", action="store_true", help="skip wavelet turbulence")
