@@ -96,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"billow {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
     except Terminated:
-        print(f"billow {args.command}: error: terminated by SIGTERM; finished frames are kept "
-              "(re-run the same command to resume)", file=sys.stderr)
+        kept = ("its last checkpoint is kept (resume with `billow train --resume`)"
+                if args.command in ("train", "finetune", "uv") else
+                "finished frames are kept (re-run the same command to resume)")
+        print(f"billow {args.command}: error: terminated by SIGTERM; {kept}", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"billow {args.command}: interrupted", file=sys.stderr)
