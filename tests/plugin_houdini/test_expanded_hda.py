@@ -253,3 +253,20 @@ def test_volumes_are_converted_to_vdb_before_writing(monkeypatch, tmp_path):
     assert verb.setParms.call_args[0][0] == {"conversion": 1}
     with pytest.raises(hou_input.SettingsError, match="no VDB or volume"):
         hou_input.write_input(mock.MagicMock(**{"prims.return_value": []}), str(tmp_path / "x"))
+
+
+def test_parameter_schematic_is_drawn_from_the_definitions(tmp_path):
+    """The README's picture of the pane comes from the asset's own parameter definitions."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "plugin_houdini/docs/make_parm_image.py"
+    out = tmp_path / "parms.png"
+    r = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    img = Image.open(out)
+    assert img.size[0] > 800 and len(set(img.convert("L").getdata())) > 10
