@@ -184,6 +184,25 @@ class _ResBlock(nn.Module):
         return h + self.c2(F.relu(self.c1(h)))
 
 
+def _trunk_features(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """head -> ReLU -> residual blocks: the low-res trunk shared by the fast and smooth
+    generators."""
+    h = F.relu(g.head(g.fields(x)))
+    for block in g.trunk:
+        h = block(h)
+    return h
+
+
+def _trunk_chains(g: nn.Module) -> list:
+    """Reverse-pass chains of the shared trunk (head, then each block's c1 -> c2)."""
+    ident = lambda t: t
+    chains = [[(g.head, ident)]]
+    for i, b in enumerate(g.trunk):
+        # input of c1 is the running sum h (ReLU only before the first block)
+        chains.append([(b.c1, F.relu if i == 0 else ident), (b.c2, F.relu)])
+    return chains
+
+
 class FastGenerator(nn.Module):
     """Low-res trunk -> C -> shuffle x2 -> ReLU -> C -> shuffle x2, + linear base, ReLU."""
 
@@ -209,21 +228,14 @@ class FastGenerator(nn.Module):
         return 1 + 2 * self.cfg.blocks + 1 + 1 + self.fields.radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.head(self.fields(x)))
-        for block in self.trunk:
-            h = block(h)
+        h = _trunk_features(self, x)
         r = voxel_shuffle(self.up1(h), 2)
         r = voxel_shuffle(self.up2(F.relu(r)), 2)
         return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
-        ident = lambda t: t
-        chains = [[(self.head, ident)]]
-        for i, b in enumerate(self.trunk):
-            # input of c1 is the running sum h (ReLU only before the first block)
-            act = F.relu if i == 0 else ident
-            chains.append([(b.c1, act), (b.c2, F.relu)])
-        chains.append([(self.up1, ident if self.trunk else F.relu)])  # input: trunk output
+        chains = _trunk_chains(self)
+        chains.append([(self.up1, (lambda t: t) if self.trunk else F.relu)])  # trunk output
         chains.append([(self.up2, F.relu)])  # input: ReLU(shuffled up1)
         return chains
 
@@ -262,20 +274,16 @@ class SmoothGenerator(nn.Module):
         return 1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.head(self.fields(x)))
-        for block in self.trunk:
-            h = block(h)
+        h = _trunk_features(self, x)
         r = F.relu(self.up1(_upsample2(self.to_mid(h))))
         r = self.out(F.relu(self.up2(_upsample2(r))))
         return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
-        ident = lambda t: t
-        chains = [[(self.head, ident)]]
-        for i, b in enumerate(self.trunk):
-            act = F.relu if i == 0 else ident
-            chains.append([(b.c1, act), (b.c2, F.relu)])
-        chains.append([(self.to_mid, ident if self.trunk else F.relu)])
+        """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,
+        which a chain of transposed convolutions cannot map back to, so they have none."""
+        chains = _trunk_chains(self)
+        chains.append([(self.to_mid, (lambda t: t) if self.trunk else F.relu)])
         chains.append([(self.out, F.relu)])  # input: ReLU(up2(...))
         return chains
 
