@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -193,6 +194,19 @@ def test_warm_sequence_streams_progress_cancels_and_resumes(tmp_path, toy_models
         assert resumed.done == 16 - len(kept) and resumed.total == 16 - len(kept)
         assert len(list((tmp_path / "cancel").iterdir())) == 16
         assert all((tmp_path / "cancel" / n).stat().st_mtime_ns == t for n, t in stamps.items())
+
+        # SIGINT (a terminal's Ctrl+C) cancels the running request only, and nothing when idle
+        sig = ServerJob(server, argv("sigint", tuple(range(1, 17)))[len(PREFIX):]).start()
+        while sig.status.snapshot().done < 1:
+            assert not sig.status.snapshot().finished, sig.status.snapshot().error
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGINT)
+        snap = sig.wait(60)  # not cancelled by the job: "cancelled" is the engine's answer
+        assert snap.state == "cancelled" and snap.done < 16, snap
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        after = ServerJob(server, argv("after", (1,))[len(PREFIX):]).start().wait(120)
+        assert after.state == "done" and after.done == 1, after.error
         assert server.alive and server.proc.pid == pid
     finally:
         server.close()
