@@ -211,3 +211,22 @@ def test_warm_sequence_streams_progress_cancels_and_resumes(tmp_path, toy_models
     finally:
         server.close()
     assert server.proc.returncode == 0
+
+
+def test_request_stdout_keeps_stdout_for_protocol_lines(capsys):
+    """While a request runs, its progress lines go on with its id; a library's stray print goes
+    to stderr, never into the protocol."""
+    import types
+
+    from billow.commands.serve import _RequestStdout
+
+    sent = []
+    out = _RequestStdout(types.SimpleNamespace(send=sent.append), 7)
+    print(json.dumps({"event": "frame", "done": 1}), file=out)
+    print("a stray line", file=out)
+    out.write('{"event": "summary", ')  # a line may arrive in pieces
+    out.write('"frames": 3}\n')
+    assert sent == [{"event": "frame", "done": 1, "id": 7},
+                    {"event": "summary", "frames": 3, "id": 7}]
+    assert out.frames == 3
+    assert capsys.readouterr().err == "a stray line\n"
