@@ -142,16 +142,19 @@ def make_plan(context, obj, role: str) -> Plan:
     return Plan(source, req, argv, frames, role, prefix, velocity, why)
 
 
-def start_job(context, plan: Plan):
-    """A preview on the warm engine (started here the first time); an Upres on the warm engine
-    when one is running (a batch script's Upres leaves no engine process behind), else in a new
-    engine process. `job.via` names which, for the status line and the report."""
+def start_job(context, plan: Plan, interactive: bool = False):
+    """A preview, or an Upres clicked in the UI (`interactive`), on the warm engine (started
+    here the first time, so the re-runs after a Detail change skip the engine start-up); a
+    script's Upres on the warm engine only when one is running (a batch script leaves no engine
+    process behind), else in a new engine process. `job.via` names which, for the status line
+    and the report."""
     if prefs(context).warm_engine:
         from . import warm
 
         try:
+            start = plan.role == "preview" or interactive
             server = (warm.server(context, plan.prefix, plan.request.model)
-                      if plan.role == "preview" else warm.running(plan.prefix))
+                      if start else warm.running(plan.prefix))
             if server is not None:
                 return ServerJob(server, plan.argv[len(plan.prefix):]).start()
         except ServerError as e:
@@ -238,7 +241,7 @@ class _Run:
         self.plan = self._plan(context)
         if self.plan is None:
             return {"CANCELLED"}
-        self.job = start_job(context, self.plan)
+        self.job = start_job(context, self.plan, interactive=True)
         _ACTIVE[self.plan.source.obj.name] = self.job
         wm = context.window_manager
         self.timer = wm.event_timer_add(0.2, window=context.window)

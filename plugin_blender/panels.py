@@ -39,7 +39,7 @@ def engine_label(context) -> tuple[str, str]:
     server = warm.current()
     if server is not None and server.alive:
         return "Warm engine running: Upres and Preview skip start-up", "CHECKMARK"
-    return "No warm engine: Upres starts a new process (Preview starts one)", "INFO"
+    return "No warm engine yet: the next Upres or Preview starts one", "INFO"
 
 
 def draw_settings(layout, context, obj) -> None:

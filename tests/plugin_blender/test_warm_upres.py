@@ -22,8 +22,8 @@ warm = importlib.import_module("bl_ext.user_default.billow.warm")
 panels = importlib.import_module("bl_ext.user_default.billow.panels")
 JOBS = []
 _start_job = ops.start_job
-def _watched(ctx, plan):  # the operators run unchanged; this only keeps their jobs to look at
-    job = _start_job(ctx, plan)
+def _watched(ctx, plan, **kw):  # the operators run unchanged; this only keeps their jobs
+    job = _start_job(ctx, plan, **kw)
     JOBS.append(job)
     return job
 ops.start_job = _watched
@@ -79,7 +79,7 @@ def test_upres_on_the_warm_engine_matches_cold_and_rerenders(run_blender, smoke_
         res["shown"] = out_obj.data.filepath
         emit(res)
     """))
-    assert r["label_before"].startswith("No warm engine: Upres starts a new process")
+    assert r["label_before"].startswith("No warm engine yet: the next Upres or Preview")
     assert r["label_warm"].startswith("Warm engine running")
     assert r["via"] == ["new engine process", "warm engine", "warm engine", "warm engine"]
     assert r["done"] == [4, 1, 4, 4] and r["files"] == [4, 1, 4, 4]  # per-frame progress
@@ -96,9 +96,10 @@ def test_upres_on_the_warm_engine_matches_cold_and_rerenders(run_blender, smoke_
 
 
 def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path):
-    """The modal Upres on the warm engine, driven as Blender's event loop drives it: the status
-    line names the warm engine and follows the frames, Esc stops the run with only complete
-    frames on disk, the same engine then answers a Preview, and Resume finishes the rest on it."""
+    """The modal Upres (a click) starts the warm engine and runs there, driven as Blender's event
+    loop drives it: the status line names the warm engine and follows the frames, Esc stops the
+    run with only complete frames on disk, the same engine then answers a Preview, and Resume
+    finishes the rest on it."""
     from tests.infer.conftest import smoke_frame
 
     # 16 frames: a loaded machine must not finish them all before Esc is handled
@@ -115,8 +116,7 @@ def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path
         ctx.view_layer.objects.active = src
         ctx.scene.frame_set(1)
         src.billow.model_file, src.billow.output_folder = "toy_x4.onnx", {str(tmp_path / 'out')!r}
-        assert bpy.ops.billow.preview() == {{"FINISHED"}}          # starts the warm engine
-        pid = warm.current().proc.pid
+        assert warm.current() is None
 
         # Headless Blender has no window for event_timer_add/modal_handler_add: stand in for
         # the window manager and the events, and run the operator's own invoke-time setup.
@@ -132,7 +132,8 @@ def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path
         for name in ("_show", "_end", "modal"):
             setattr(op, name, types.MethodType(getattr(ops._Run, name), op))
         op.plan = ops.make_plan(ctx, src, "upres")
-        op.job = ops.start_job(ctx, op.plan)
+        op.job = ops.start_job(ctx, op.plan, interactive=True)  # as invoke (a click) does:
+        pid = warm.current().proc.pid                              # it starts the warm engine
         ops._ACTIVE[src.name] = op.job
         tick = types.SimpleNamespace(type="TIMER", value="NOTHING", timer=TIMER)
         esc = types.SimpleNamespace(type="ESC", value="PRESS", timer=None)
@@ -179,8 +180,8 @@ def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path
     for name in kept:  # what exists under a final name is a complete frame
         assert read_grid(out_dir / name, "density").data.max() > 0.1
     assert r["alive_after_cancel"] and r["same_server"]
-    # preview (starts it), the cancelled upres, a preview after it, the resumed upres
-    assert r["via"] == ["warm engine"] * 4
+    # the clicked upres (starts it), cancelled; a preview after it; the resumed upres
+    assert r["via"] == ["warm engine"] * 3
     assert r["resume_done"] == 16 - len(kept)
     assert r["resumed"] == [f"Smoke_x4.{f:04d}.vdb" for f in range(1, 17)]
     assert r["out_seq"] == [16]
