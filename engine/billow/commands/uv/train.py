@@ -6,9 +6,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ..config import add_arguments
-from ..errors import InputError
-from .common import add_frames_argument, add_progress_argument
+from ...config import add_arguments
+from ...errors import InputError
+from ..common import add_frames_argument, add_progress_argument
 
 SUMMARY = "train the temporal UV generator (Sec. 5.2.4)"
 RESUMABLE = {"iterations", "log_every", "checkpoint_every", "keep_at", "threads",
@@ -16,14 +16,14 @@ RESUMABLE = {"iterations", "log_every", "checkpoint_every", "keep_at", "threads"
 
 
 def _sections():
-    from ..uv.nets import UVNetConfig
-    from ..uv.training import UVTrainConfig
+    from ...uv.nets import UVNetConfig
+    from ...uv.training import UVTrainConfig
 
     return UVNetConfig, UVTrainConfig
 
 
 def add_parser(uv_sub) -> None:
-    from ..uv.training import PRESETS
+    from ...uv.training import PRESETS
 
     p = uv_sub.add_parser("train", help=SUMMARY, description=(
         "Train G: raw UVs -> full-silhouette, temporally coherent UVs, supervised by the "
@@ -63,7 +63,7 @@ def _explicit(args, cls) -> dict:
 
 
 def _plan(args):
-    from ..uv.training import PRESETS, UVTrainConfig, load_checkpoint
+    from ...uv.training import PRESETS, UVTrainConfig, load_checkpoint
 
     net_cls, train_cls = _sections()
     net_given, train_given = _explicit(args, net_cls), _explicit(args, train_cls)
@@ -97,7 +97,7 @@ def _plan(args):
 
 
 def run(args) -> int:
-    from ..uv.training import UVTrainer, load_clip
+    from ...uv.training import UVTrainer, load_clip
 
     net, train, data, frames = _plan(args)
     clip = load_clip(data["raw"], data["target"], data["rgb"], data["texture"], frames,

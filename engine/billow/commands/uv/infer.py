@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
-from .common import add_frames_argument, add_progress_argument, input_output_frames
+from ...errors import InputError
+from ..common import add_frames_argument, add_progress_argument, input_output_frames
 
 SUMMARY = "raw UVs to coherent full-silhouette UVs with a trained UV model"
 
@@ -31,9 +31,9 @@ def add_parser(uv_sub) -> None:
 def run(args) -> int:
     import torch
 
-    from ..progress import Progress
-    from ..uv import io as uvio
-    from ..uv.model import UVModel
+    from ...progress import Progress
+    from ...uv import io as uvio
+    from ...uv.model import UVModel
 
     jobs = input_output_frames(args.raw, args.out, args.frames)
     if args.iuv and not str(args.out).lower().endswith(".png"):
