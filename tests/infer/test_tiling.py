@@ -1,4 +1,4 @@
-"""Seam-free sparse tiling with the real ONNX Runtime backend."""
+"""Seam-free sparse tiling (`billow.ops.tiling`) in the upres, with the real ONNX Runtime backend."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from billow.infer import UpresConfig, load_card, make_backend, upres_frame
-from billow.infer.tiling import occupied_tiles, plan_tiles, run_tiles
 from billow.io import ReadOptions, read_smoke_frame
 
 from .conftest import smoke_frame
@@ -20,14 +19,6 @@ def dense(builders, name="density"):
     out = np.zeros(shape, np.float32)
     grid.copyToArray(out, lo)
     return out, tuple(lo), grid.activeVoxelCount()
-
-
-def test_plan_covers_every_cell_once():
-    tiles = plan_tiles((10, 7, 5), 4)
-    count = np.zeros((10, 7, 5), int)
-    for t in tiles:
-        count[tuple(slice(l, h) for l, h in zip(t.lo, t.hi))] += 1
-    assert (count == 1).all()
 
 
 def test_tiled_equals_untiled(tmp_path, toy_model):
@@ -45,20 +36,6 @@ def test_tiled_equals_untiled(tmp_path, toy_model):
     a_on_b = a[tuple(slice(o, o + n) for o, n in zip(off, b.shape))]
     assert ran.sum() > 1000
     np.testing.assert_allclose(b[ran], a_on_b[ran], rtol=1e-5, atol=1e-6)
-
-
-def test_empty_tiles_are_skipped():
-    occupied = np.zeros((40, 8, 8), bool)
-    occupied[2, 4, 4] = True
-    tiles = plan_tiles(occupied.shape, 8)
-    kept = occupied_tiles(tiles, occupied, halo=3)
-    assert len(tiles) == 5 and len(kept) == 1
-    calls = []
-    out = list(run_tiles(np.zeros((1, 40, 8, 8), np.float32),
-                         lambda x: calls.append(x.shape) or np.zeros(
-                             (x.shape[0], 1) + tuple(4 * n for n in x.shape[2:]), np.float32),
-                         scale=4, halo=3, tiles=kept))
-    assert calls == [(1, 1, 14, 14, 14)] and out[0][1].shape == (1, 32, 32, 32)
 
 
 def test_onnx_and_torch_backends_agree(tmp_path, toy_model):

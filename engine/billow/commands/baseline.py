@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..baselines import METHODS, WaveletConfig, make_baseline
-from ..baselines.interp import upsample_velocity
+from ..ops import upsample_velocity
 from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..io import ReadOptions, SmokeFrame, Volume, read_smoke_frame, upres_matrix

@@ -20,10 +20,10 @@ from ..io.transform import index_to_world, up_axis_rotation
 from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, upsample
 from ..ops.normalise import frame_scales
+from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
 from .card import ModelCard
 from .config import UpresConfig
-from .tiling import Tile, occupied_tiles, plan_tiles, run_tiles
 
 
 def passes(scale: int, model_scale: int) -> list[int]:
@@ -90,12 +90,9 @@ def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
     """Tricubic upsample of one tile's core from its zero-padded neighbourhood (2 cells are
     all the cubic needs), so tiled equals whole-volume here too."""
     h = 2
-    padded = np.pad(density[tuple(slice(max(l - h, 0), hi + h) for l, hi in zip(t.lo, t.hi))],
-                    [(h - min(l, h), max(hi + h - n, 0)) for l, hi, n in
-                     zip(t.lo, t.hi, density.shape)])
-    up = upsample(torch.from_numpy(np.ascontiguousarray(padded))[None, None], scale,
+    up = upsample(torch.from_numpy(halo_window(density, t, h))[None, None], scale,
                   "tricubic")[0, 0].numpy()
-    return up[tuple(slice(scale * h, scale * (h + n)) for n in t.shape)]
+    return core_of(up, t, h, scale)
 
 
 def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int,
@@ -250,11 +247,10 @@ def _upsampled_grid(vol: Volume, name: str, cfg: UpresConfig, up: str, tile: int
     data = vol.data if vol.is_vector else vol.data[..., None]
     for t in plan_tiles(vol.shape, tile):
         h = 1
-        crop = np.pad(data, [(h, h)] * 3 + [(0, 0)])[
-            tuple(slice(l, hi + 2 * h) for l, hi in zip(t.lo, t.hi))]
+        crop = halo_window(data, t, h)
         up_block = upsample(torch.from_numpy(np.ascontiguousarray(crop.transpose(3, 0, 1, 2)))
                             [None], cfg.scale, "trilinear")[0].numpy().transpose(1, 2, 3, 0)
-        core = up_block[tuple(slice(cfg.scale * h, cfg.scale * (h + n)) for n in t.shape)]
+        core = core_of(up_block, t, h, cfg.scale)
         offset = cfg.scale * (np.array(vol.offset) + np.array(t.lo))
         _paste(builder, vol.name, core if vol.is_vector else core[..., 0], offset, out_m, up)
     return builder

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import option
-from .fields import upsample_linear, upsample_nearest, vorticity, voxel_shuffle
+from ..ops import curl, interpolate_linear, interpolate_nearest
+from .fields import voxel_shuffle
 
 FACTOR = 4
 
@@ -100,7 +101,7 @@ class _InputFields(nn.Module):
         v = x[:, 1: 1 + self.cfg.dim]
         parts = [x[:, :1], v * self.cfg.velocity_scale]
         if self.cfg.use_vorticity:
-            parts.append(vorticity(v) * self.cfg.velocity_scale)
+            parts.append(curl(v) * self.cfg.velocity_scale)
         return torch.cat(parts, dim=1)
 
 
@@ -153,7 +154,7 @@ class PaperGenerator(nn.Module):
         return math.ceil(8 * 2 / FACTOR) + self.fields.radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = upsample_nearest(self.fields(x), FACTOR)
+        h = interpolate_nearest(self.fields(x), FACTOR)
         for block in self.blocks:
             h = block(h)
         return h  # the last block ends in ReLU: output density >= 0
@@ -231,7 +232,7 @@ class FastGenerator(nn.Module):
         h = _trunk_features(self, x)
         r = voxel_shuffle(self.up1(h), 2)
         r = voxel_shuffle(self.up2(F.relu(r)), 2)
-        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+        return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
         chains = _trunk_chains(self)
@@ -241,7 +242,7 @@ class FastGenerator(nn.Module):
 
 
 def _upsample2(x: torch.Tensor) -> torch.Tensor:
-    return upsample_linear(x, 2)
+    return interpolate_linear(x, 2)
 
 
 class SmoothGenerator(nn.Module):
@@ -277,7 +278,7 @@ class SmoothGenerator(nn.Module):
         h = _trunk_features(self, x)
         r = F.relu(self.up1(_upsample2(self.to_mid(h))))
         r = self.out(F.relu(self.up2(_upsample2(r))))
-        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+        return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..baselines.interp import upsample_velocity
+from ..ops import upsample_velocity
 from ..metrics.fields import l1, mass_ratio, psnr
 from ..metrics.spectrum import detail_log_ratio, radial_spectrum, spectrum_error
 from ..metrics.temporal import coherence, high_pass
