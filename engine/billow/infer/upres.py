@@ -124,32 +124,42 @@ def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelC
                  cfg: UpresConfig, tile: int, scales: tuple[float, float] = (1.0, 1.0)):
     """Yield (high-res block, index offset in the final output grid) over the frame, in the
     network's up-axis index space. `velocity` is the art-directed network input; `scales`
-    the frame's normalisation (`input_scales`)."""
+    the frame's normalisation (`input_scales`).
+
+    8x and 16x are several passes: every pass but the last fills a dense intermediate, which
+    `_next_pass_input` turns into the next pass's input; only the last pass is yielded."""
     steps = passes(cfg.scale, card.scale)
-    hi_res = None
     d, v, offset = density.data, velocity, np.array(density.offset)
     for i, step in enumerate(steps):
-        if step > 1:
-            # the next pass reads the previous output brought to `step` x the input resolution
-            ratio = card.scale // step
-            d = torch.from_numpy(hi_res)[None, None]
-            d = (downsample(d, ratio) if ratio > 1 else d)[0, 0].numpy()
-            if velocity is not None:
-                up = upsample(torch.from_numpy(np.ascontiguousarray(
-                    velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
-                v = up.numpy().transpose(1, 2, 3, 0) * step  # cells/frame at the finer grid
-            offset = np.array(density.offset) * step
-        last = i == len(steps) - 1
-        if not last:
-            hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
         # a later pass sees the same densities, and speeds `step` x larger in its cells
         pass_scales = (scales[0], scales[1] * step)
-        for t, core in _one_pass(d, v, run, card, cfg, tile, pass_scales):
-            lo = np.array(t.lo) * card.scale
-            if last:
+        cores = _one_pass(d, v, run, card, cfg, tile, pass_scales)
+        if i == len(steps) - 1:
+            for t, core in cores:
+                lo = np.array(t.lo) * card.scale
                 yield core, tuple(int(x) for x in card.scale * offset + lo)
-            else:
-                hi_res[tuple(slice(a, a + n) for a, n in zip(lo, core.shape))] = core
+            return
+        hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
+        for t, core in cores:
+            lo = np.array(t.lo) * card.scale
+            hi_res[tuple(slice(a, a + n) for a, n in zip(lo, core.shape))] = core
+        following = steps[i + 1]
+        d, v = _next_pass_input(hi_res, velocity, card.scale // following, following)
+        offset = np.array(density.offset) * following
+
+
+def _next_pass_input(hi_res: np.ndarray, velocity: np.ndarray | None, ratio: int, step: int):
+    """The input of a later pass: the previous output brought to `step` x the input resolution
+    (downsampled `ratio` x), and the input velocity upsampled `step` x, in cells per frame of
+    that finer grid."""
+    d = torch.from_numpy(hi_res)[None, None]
+    d = (downsample(d, ratio) if ratio > 1 else d)[0, 0].numpy()
+    v = None
+    if velocity is not None:
+        up = upsample(torch.from_numpy(np.ascontiguousarray(
+            velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
+        v = up.numpy().transpose(1, 2, 3, 0) * step
+    return d, v
 
 
 def detail_mask(frame: SmokeFrame, cfg: UpresConfig, cache_up: str) -> np.ndarray | None:
