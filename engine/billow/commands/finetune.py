@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .common import add_progress_argument
-from .train import _report, add_config_arguments, dry_run, explicit
+from .train import print_summary, add_config_arguments, dry_run, explicit
 
 
 def add_parser(sub) -> None:
@@ -45,5 +45,5 @@ def run(args) -> int:
         return dry_run(cfg, args.data)
     trainer = Trainer(cfg, out, data_path=args.data, progress=args.progress)
     load_base_weights(trainer, base)
-    _report(trainer, trainer.train())
+    print_summary(trainer, trainer.train())
     return 0

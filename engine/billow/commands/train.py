@@ -71,11 +71,11 @@ def run(args) -> int:
     trainer = Trainer(cfg, args.out, data_path=data_dir, progress=args.progress)
     if args.resume:
         trainer.load(Path(args.out))
-    _report(trainer, trainer.train())
+    print_summary(trainer, trainer.train())
     return 0
 
 
-def _report(trainer, last: dict) -> None:
+def print_summary(trainer, last: dict) -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():  # torchrun: one report, clean exit
