@@ -22,7 +22,7 @@ RESUMABLE = {"iterations", "time_limit", "log_every", "val_every", "val_batches"
 
 # fine-tuning keeps the architecture: these may not differ from the base model's
 ARCHITECTURE = ("generator", "dim", "use_velocity", "use_vorticity", "width", "blocks",
-                "mid_channels", "fine_channels", "normalise")
+                "mid_channels", "fine_channels", "normalise", "detail_gate")
 FINETUNE_DEFAULTS = {"iterations": 2000, "lr": 5e-5}
 
 
