@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..samples.demo import run_demo
+    from ..infer.demo import run_demo
 
     r = run_demo(args.out, res=args.res, frames=args.frames, model=args.model,
                  velocity_scale=args.velocity_scale, seed=args.seed, progress=args.progress)

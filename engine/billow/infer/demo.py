@@ -73,8 +73,8 @@ def run_demo(out, *, res: int = 48, frames: int = 60, model=None,
     and scale, the paths written and the seconds of each step."""
     from PIL import Image
 
-    from ..infer import UpresConfig, load_card, make_backend, upres_sequence
-    from ..infer.models import default_model
+    from . import UpresConfig, load_card, make_backend, upres_sequence
+    from .models import default_model
     from ..io import ReadOptions
     from ..io.jobs import input_output_frames
     from ..sim.scenes import preset
