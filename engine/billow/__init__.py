@@ -38,9 +38,9 @@ from .io import (
     write_vdb,
 )
 
-# name -> module that defines it, imported on first access
+# name -> the module it is taken from, imported on first access
 _LAZY = {
-    "upres_sequence": "infer.runner", "UpresConfig": "infer.config", "load_card": "infer.card",
+    "upres_sequence": "infer.runner", "UpresConfig": "infer.config", "load_card": "infer",
     "make_backend": "infer.backends", "default_model": "infer.models",
     "input_output_frames": "io.jobs",
     "Trainer": "train.trainer", "RunConfig": "train.config", "resolve": "train.config",

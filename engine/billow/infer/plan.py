@@ -14,7 +14,7 @@ from ..io import ReadOptions, list_grids, resolve
 from ..io.regions import use_regions
 from ..io.vdb import vdb_complete
 from ..ops.tiling import plan_tiles
-from .card import ModelCard
+from . import ModelCard  # the package names it; the model card format owns it
 from .config import UpresConfig
 from .upres import passes, tile_for_memory, tile_memory_bytes
 
