@@ -14,7 +14,7 @@ import time
 import torch
 
 from billow.baselines import make_baseline
-from billow.baselines.interp import upsample_velocity
+from billow.ops import upsample_velocity
 from billow.metrics import input_fidelity, l1, mass_ratio, psnr, radial_spectrum, render
 from billow.metrics.temporal import coherence, high_pass
 from billow.ops import downsample

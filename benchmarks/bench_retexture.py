@@ -110,7 +110,7 @@ def bench_coverage(h: int, w: int, coverage: str, repeats: int, torch_repeats: i
 def bench_e2e(h: int, w: int, frames: int, jobs: list[int]) -> None:
     import cv2
     from billow.cli import main
-    from billow.commands.retexture import read_plate, read_texture
+    from billow.uv.retexture import read_plate, read_texture
     from billow.uv import io as uvio
     from billow.uv.lookup import retexture
 
@@ -158,7 +158,7 @@ def _before_frame(texture, src: Path, plate: Path, dst: Path) -> None:
     """The end-to-end path before the fast path (issue 20), kept here as the reference: float
     UVs (convert, clip, range check, reorder channels), default PNG compression."""
     import cv2
-    from billow.commands.retexture import read_plate
+    from billow.uv.retexture import read_plate
     from billow.io.atomic import atomic_path
     from billow.uv import io as uvio
     from billow.uv.lookup import retexture
@@ -175,7 +175,7 @@ def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None
 
     import cv2
     from billow.cli import main
-    from billow.commands.retexture import read_texture
+    from billow.uv.retexture import read_texture
     from billow.uv import io as uvio
 
     print(f"\n== end to end fast path, {w}x{h}, {frames} frames, --jobs {jobs}, "

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +31,10 @@ import torch
 from billow.uv import io as uvio
 from billow.uv import warp
 from billow.uv.evaluate import constant_texture, evaluate, reconstruct
-from billow.uv.extend import ExtendConfig, extend
-from billow.uv.optimise import OptimiseConfig, optimise, uv_error
-from billow.uv.relocate import RelocateConfig, relocate
+from billow.uv.extend import ExtendConfig
+from billow.uv.optimise import OptimiseConfig, uv_error
+from billow.uv.preprocess import preprocess
+from billow.uv.relocate import RelocateConfig
 
 COLUMNS = [("psnr", "PSNR figure (dB)", 2), ("psnr_uv", "PSNR in UV mask (dB)", 2),
            ("ssim", "SSIM", 4), ("self_psnr", "self PSNR (dB)", 2), ("tof", "tOF", 4),
@@ -76,17 +76,11 @@ def main() -> int:
     print(f"{len(frames)} frames {rgb.shape[2]}x{rgb.shape[1]}, atlas {size[1]}x{size[0]}, "
           f"torch threads {args.threads}")
 
-    times = {}
-    t0 = time.perf_counter()
-    uv_e, mask_e, info = extend(raw, raw_mask, fg, ExtendConfig())
-    times["extend"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
     opt_cfg = OptimiseConfig(iters=args.iters, alpha1=args.alpha1, alpha2=args.alpha2)
-    uv_o, log = optimise(uv_e, mask_e, rgb, size, opt_cfg)
-    times["optimise"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    uv_f, _, _, rel = relocate(uv_o, mask_e, rgb, size, RelocateConfig(), 0)
-    times["relocate"] = time.perf_counter() - t0
+    res = preprocess(raw, raw_mask, rgb, fg, size, ExtendConfig(), opt_cfg, RelocateConfig(), 0)
+    uv_e, uv_o, uv_f, mask_e = res.extended, res.optimised, res.relocated, res.mask
+    info, log, rel = res.extend_info, res.optimise_log, res.relocate_info
+    times = {k[:-2]: v for k, v in res.timings.items()}
     for k, v in times.items():
         print(f"{k}: {v:.1f} s ({v / len(frames):.2f} s/frame)")
     print(f"optimise loss {log[0]['loss']:.5f} -> {log[-1]['loss']:.5f} "

@@ -1,4 +1,4 @@
-"""Seam-free sparse tiling with the real ONNX Runtime backend."""
+"""Seam-free sparse tiling (`billow.ops.tiling`) in the upres, with the real ONNX Runtime backend."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from billow.infer import UpresConfig, load_card, make_backend, upres_frame
-from billow.infer.tiling import occupied_tiles, plan_tiles, run_tiles
 from billow.io import ReadOptions, read_smoke_frame
 
 from .conftest import smoke_frame
@@ -20,14 +19,6 @@ def dense(builders, name="density"):
     out = np.zeros(shape, np.float32)
     grid.copyToArray(out, lo)
     return out, tuple(lo), grid.activeVoxelCount()
-
-
-def test_plan_covers_every_cell_once():
-    tiles = plan_tiles((10, 7, 5), 4)
-    count = np.zeros((10, 7, 5), int)
-    for t in tiles:
-        count[tuple(slice(l, h) for l, h in zip(t.lo, t.hi))] += 1
-    assert (count == 1).all()
 
 
 def test_tiled_equals_untiled(tmp_path, toy_model):
@@ -45,20 +36,6 @@ def test_tiled_equals_untiled(tmp_path, toy_model):
     a_on_b = a[tuple(slice(o, o + n) for o, n in zip(off, b.shape))]
     assert ran.sum() > 1000
     np.testing.assert_allclose(b[ran], a_on_b[ran], rtol=1e-5, atol=1e-6)
-
-
-def test_empty_tiles_are_skipped():
-    occupied = np.zeros((40, 8, 8), bool)
-    occupied[2, 4, 4] = True
-    tiles = plan_tiles(occupied.shape, 8)
-    kept = occupied_tiles(tiles, occupied, halo=3)
-    assert len(tiles) == 5 and len(kept) == 1
-    calls = []
-    out = list(run_tiles(np.zeros((1, 40, 8, 8), np.float32),
-                         lambda x: calls.append(x.shape) or np.zeros(
-                             (x.shape[0], 1) + tuple(4 * n for n in x.shape[2:]), np.float32),
-                         scale=4, halo=3, tiles=kept))
-    assert calls == [(1, 1, 14, 14, 14)] and out[0][1].shape == (1, 32, 32, 32)
 
 
 def test_onnx_and_torch_backends_agree(tmp_path, toy_model):
@@ -123,3 +100,44 @@ def test_tile_for_memory_uses_the_measured_model_and_prefers_large_tiles():
     stated = dataclasses.replace(card, bytes_per_output_voxel=256.0,
                                  extra={**card.extra, "bytes_per_output_voxel": 256.0})
     assert tile_for_memory(stated, 1.0, 1) < tile_for_memory(card, 1.0, 1)
+
+
+def test_recursive_passes_feed_each_pass_the_previous_output(tmp_path, toy_model):
+    """8x (16x takes the same code path with a larger step): the second pass reads the first pass's whole output (downsampled to `step` x
+    the input), never a stale or missing intermediate; equal to running the two passes by
+    hand, bit for bit."""
+    from billow.infer.upres import input_scales, upres_blocks
+    from billow.io import Volume
+    from billow.ops import downsample, upsample
+    import torch
+
+    frame = read_smoke_frame(smoke_frame(tmp_path / "f.vdb"), ReadOptions())
+    card = load_card(toy_model)
+    run = make_backend(card).run
+    dens, vel = frame.density, frame.velocity.data
+    scales = input_scales(dens.data, vel, card)
+
+    def assemble(blocks, shape):
+        out = np.zeros(shape, np.float32)
+        for block, offset in blocks:
+            lo = np.array(offset) - origin
+            out[tuple(slice(a, a + n) for a, n in zip(lo, block.shape))] = block
+        return out
+
+    f, scale = card.scale, 2 * card.scale
+    step = scale // f  # the second pass works at `step` x the input resolution
+    origin = np.array(dens.offset) * f
+    first = assemble(upres_blocks(dens, vel, run, card, UpresConfig(scale=f), 24, scales),
+                     tuple(f * n for n in dens.shape))
+    d2 = first if f // step == 1 else downsample(torch.from_numpy(first)[None, None],
+                                                 f // step)[0, 0].numpy()
+    v2 = upsample(torch.from_numpy(np.ascontiguousarray(vel.transpose(3, 0, 1, 2)))[None], step,
+                  "trilinear")[0].numpy().transpose(1, 2, 3, 0) * step
+    second_in = Volume("density", d2, tuple(int(o) * step for o in dens.offset), dens.matrix)
+    origin = np.array(dens.offset) * step * f
+    by_hand = assemble(upres_blocks(second_in, v2, run, card, UpresConfig(scale=f), 24,
+                                    (scales[0], scales[1] * step)), tuple(f * n for n in d2.shape))
+    origin = np.array(dens.offset) * scale
+    both = assemble(upres_blocks(dens, vel, run, card, UpresConfig(scale=scale), 24, scales),
+                    tuple(scale * n for n in dens.shape))
+    assert by_hand.any() and np.array_equal(both, by_hand)

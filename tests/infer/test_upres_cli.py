@@ -203,3 +203,40 @@ def test_empty_frame_is_written_empty(tmp_path, toy_model):
     assert "written as empty" in r.err
     (info,) = list_grids(tmp_path / "o/s.0001.vdb")
     assert info.name == "density" and info.active_voxels == 0
+
+
+def _tree(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(smoke_seq, toy_model, tmp_path):
+    before = _tree(tmp_path)
+    out = tmp_path / "out" / "hi.####.vdb"
+    r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "2-3",
+                    "--tile", "6", "--scale", "8", "--preview", tmp_path / "prev", "--dry-run")
+    assert r.code == 0, r.err
+    assert _tree(tmp_path) == before  # no output, no folder, no preview, no temporary
+    card = load_card(toy_model)
+    for text in (str(toy_model), "x8 in 2 pass(es)", f"halo {card.halo}", "6 cells", "GB",
+                 str(smoke_seq).replace("####", "0002"), str(out).replace("####", "0003")):
+        assert text in r.out, (text, r.out)
+    r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "2-3",
+                    "--tile", "6", "--dry-run", "--progress", "json")
+    plan = json.loads(r.out)
+    assert plan["event"] == "plan" and plan["tile"] == 6 and plan["halo"] == card.halo
+    assert [f["frame"] for f in plan["frames"]] == [2, 3] and plan["to_write"] == 2
+    box = plan["frames"][0]["active_box"]
+    assert plan["frames"][0]["tiles"] == [int(np.prod([-(-n // 6) for n in box]))]
+    assert plan["memory_bytes"]["estimate"] > plan["memory_bytes"]["network_call"] > 0
+    assert _tree(tmp_path) == before
+
+
+def test_dry_run_marks_finished_frames_and_still_checks_input(smoke_seq, toy_model, tmp_path):
+    out = tmp_path / "out" / "hi.####.vdb"
+    assert billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "2",
+                       "--progress", "none").code == 0
+    r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "2-3",
+                    "--skip-existing", "--dry-run", "--progress", "json")
+    assert [f["skipped"] for f in json.loads(r.out)["frames"]] == [True, False]
+    r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--tile", "0", "--dry-run")
+    assert_one_line_error(r, EXIT_INPUT, "--tile 0")

@@ -12,7 +12,6 @@ from billow.nets import (
     SpatialDiscriminator,
     TemporalDiscriminator,
     build_generator,
-    vorticity,
     voxel_shuffle,
 )
 
@@ -65,24 +64,6 @@ def test_voxel_shuffle_offsets():
     y = voxel_shuffle(x, 2)[0, 0]
     for i, j, k in itertools.product(range(2), repeat=3):
         assert y[i, j, k] == (i * 2 + j) * 2 + k
-
-
-def test_vorticity_axes():
-    n = 7
-    c = torch.arange(n, dtype=torch.float64) - 3
-    x, y = torch.meshgrid(c, c, indexing="ij")
-    v2 = torch.stack([-y, x])[None]  # rigid rotation, counter-clockwise in (x, y)
-    assert torch.allclose(vorticity(v2)[0, 0, 1:-1, 1:-1], torch.full((5, 5), 2.0,
-                                                                       dtype=torch.float64))
-    x, y, z = torch.meshgrid(c, c, c, indexing="ij")
-    inner = (slice(None),) + (slice(1, -1),) * 3
-    for axis, v in enumerate([torch.stack([0 * x, -z, y]),   # omega along x
-                              torch.stack([z, 0 * y, -x]),   # omega along y
-                              torch.stack([-y, x, 0 * z])]):  # omega along z
-        w = vorticity(v[None])[0][inner]
-        expect = torch.zeros_like(w)
-        expect[axis] = 2.0
-        assert torch.allclose(w, expect), axis
 
 
 def _tiled(g, x, tile: int, halo: int) -> torch.Tensor:

@@ -133,7 +133,7 @@ def test_help_matches_the_group_summary():
     from billow.commands.uv import UV_COMMANDS
 
     for name in ("extend", "optimise", "relocate", "preprocess", "eval"):
-        module = importlib.import_module(f"billow.commands.uv_{name}")
+        module = importlib.import_module(f"billow.commands.uv.{name}")
         sub = argparse.ArgumentParser().add_subparsers()
         module.add_parser(sub)
         assert sub._choices_actions[0].help == UV_COMMANDS[name]

@@ -5,7 +5,7 @@ Catmull-Rom) and wavelet turbulence (Kim et al. 2008). All share one per-frame i
 
 from __future__ import annotations
 
-from .interp import INTERPOLATIONS, upsample, upsample_velocity
+from .interp import INTERPOLATIONS, upsample
 from .wavelet import WaveletConfig, WaveletTurbulence
 
 METHODS = INTERPOLATIONS + ("wavelet",)
@@ -36,4 +36,4 @@ def make_baseline(name: str, factor: int, **params):
 
 
 __all__ = ["INTERPOLATIONS", "METHODS", "Interpolation", "WaveletConfig", "WaveletTurbulence",
-           "make_baseline", "upsample", "upsample_velocity"]
+           "make_baseline", "upsample"]

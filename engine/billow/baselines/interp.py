@@ -31,8 +31,3 @@ def upsample(x, factor: int, method: str = "tricubic", *, clamp: bool | None = N
     if clamp if clamp is not None else method == "tricubic":
         out = out.clamp(min=0)
     return out
-
-
-def upsample_velocity(v, factor: int, method: str = "trilinear") -> torch.Tensor:
-    """Low-res velocity `[D, x, y(, z)]` in low-res cells per frame -> high-res cells per frame."""
-    return upsample(v, factor, method, clamp=False, channels=True) * factor

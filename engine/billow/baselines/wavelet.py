@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 
 from ..config import option
-from ..ops import advect, downsample, gaussian_blur
 from ..metrics.fields import as_tensor
-from .interp import upsample, upsample_velocity
+from ..ops import advect, downsample, gaussian_blur, upsample_velocity
+from .interp import upsample
 
 # Cook and DeRose 2005, appendix: analysis (downsampling) coefficients of the quadratic
 # B-spline wavelet, and the refinement (upsampling) mask.

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from ..config import add_arguments, from_args
 from ..errors import InputError
-from ..io.frame import (
-    STYLES,
-    ReadOptions,
-    read_smoke_frame,
-    smoke_frame_grids,
-    write_smoke_frame,
-)
-from ..io.regions import occupied_regions, use_regions
-from ..io.vdb import list_grids, paste_volumes, write_vdb
+from ..io.convert import convert_frame
+from ..io.frame import STYLES, ReadOptions
 from ..io.units import VELOCITY_UNITS
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
@@ -65,35 +58,8 @@ def run(args) -> int:
                  velocity_units=args.out_velocity_units, renames=renames)
     with Progress(len(jobs), "convert", args.progress) as progress:
         for frame, src, dst in jobs:
-            names = [g.name for g in list_grids(src)
-                     if g.name not in args.drop and g.value_type in READ_TYPES]
-            boxes = occupied_regions(src, names, PAD) if use_regions(src, names, PAD) else []
-            if boxes:
-                progress.message(f"frame {frame}: sparse cache, {len(boxes)} occupied "
-                                 "region(s) converted one by one")
-                _convert_regions(src, dst, boxes, options, args, style)
-            else:
-                smoke = read_smoke_frame(src, options, extras="all")
-                for name in args.drop:
-                    smoke.extras.pop(name, None)
-                write_smoke_frame(dst, smoke, half=args.half, **style)
+            convert_frame(src, dst, options, drop=args.drop, half=args.half, **style,
+                          message=lambda text: progress.message(f"frame {frame}: {text}"))
             progress.step(frame=frame, file=str(dst))
     return 0
 
-
-PAD = 1  # a staggered velocity needs the face beyond a cell
-READ_TYPES = ("float", "double", "half", "vec3s", "vec3d")  # what read_smoke_frame loads
-
-
-def _convert_regions(src, dst, boxes, options, args, style) -> None:
-    """A sparse frame, region by region, pasted into sparse output grids: memory follows the
-    active voxels, never the bounding box."""
-    builders: dict = {}
-    file_meta = {}
-    for box in boxes:
-        smoke = read_smoke_frame(src, options, extras="all", window=box)
-        for name in args.drop:
-            smoke.extras.pop(name, None)
-        grids, file_meta = smoke_frame_grids(smoke, **style)
-        paste_volumes(builders, grids, half=args.half)
-    write_vdb(dst, list(builders.values()), metadata=file_meta, half=args.half)

@@ -60,11 +60,11 @@ def run(args) -> int:
     from ..sim.dataset import DatasetConfig, generate, manifest_header, sim_seed
     from ..sim.pressure import PressureConfig
     from ..sim.scenes import random_scene
+    from ..sim.settings import check_configs
     from ..sim.solver import SolverConfig
-    from .sim import validate_configs
 
     solver, pressure = from_args(SolverConfig, args), from_args(PressureConfig, args)
-    validate_configs(solver, pressure)
+    check_configs(solver, pressure)
     cfg = DatasetConfig(sims=args.sims, res=args.res, factor=args.factor, frames=args.frames,
                         dim=args.dim, seed=args.seed, lr_sim=args.lr_sim, lr_box=args.lr_box, vdb=args.vdb,
                         fps=args.fps, scenes=args.scenes, solver=solver, pressure=pressure)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from ..config import add_arguments, from_args
-from ..errors import InputError
 from .common import add_progress_argument
 
 
@@ -50,40 +49,15 @@ def add_parser(sub) -> None:
 
 
 def settings_from_args(args):
-    from ..sim.grid import parse_boundaries
     from ..sim.pressure import PressureConfig
-    from ..sim.scenes import preset
-    from ..sim.sequence import SimSettings
+    from ..sim.settings import preset_settings
     from ..sim.solver import SolverConfig
 
-    scene = preset(args.preset, args.dim, args.seed)
-    if args.buoyancy is not None:
-        scene.buoyancy = (0.0, float(args.buoyancy), 0.0)
-    if args.vorticity is not None:
-        if args.vorticity < 0:
-            raise InputError(f"--vorticity {args.vorticity}: must not be negative")
-        scene.vorticity = float(args.vorticity)
-    if args.boundaries is not None:
-        parse_boundaries(args.boundaries, args.dim)  # validates
-        scene.boundaries = " ".join(args.boundaries.replace(",", " ").split())
-    if not args.fps > 0:
-        raise InputError(f"--fps {args.fps}: must be positive")
-    solver = from_args(SolverConfig, args)
-    pressure = from_args(PressureConfig, args)
-    validate_configs(solver, pressure)
-    return SimSettings(scene, args.res, args.dim, args.seed, args.fps, solver, pressure,
-                       args.obstacle_mask)
-
-
-def validate_configs(solver, pressure) -> None:
-    if not solver.cfl > 0:
-        raise InputError(f"--cfl {solver.cfl}: must be positive")
-    if solver.max_substeps < 1:
-        raise InputError(f"--max-substeps {solver.max_substeps}: must be at least 1")
-    if not 0 < pressure.tolerance < 1:
-        raise InputError(f"--tolerance {pressure.tolerance}: must be in (0, 1)")
-    if pressure.max_iterations < 1 or pressure.mic_blocks < 1:
-        raise InputError("--max-iterations and --mic-blocks must be at least 1")
+    return preset_settings(args.preset, args.res, args.dim, args.seed, args.fps,
+                           buoyancy=args.buoyancy, vorticity=args.vorticity,
+                           boundaries=args.boundaries, obstacle_mask=args.obstacle_mask,
+                           solver=from_args(SolverConfig, args),
+                           pressure=from_args(PressureConfig, args))
 
 
 def run(args) -> int:

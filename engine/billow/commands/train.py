@@ -7,20 +7,13 @@ import json
 from pathlib import Path
 
 from ..config import add_arguments
-from ..errors import InputError
 from .common import add_progress_argument
-
-RESUMABLE = {"iterations", "time_limit", "log_every", "val_every", "val_batches", "sample_every",
-             "checkpoint_every", "keep_every", "chance_window", "device", "threads", "amp",
-             "tensorboard"}
 
 
 def _sections():
-    from ..nets.generators import GeneratorConfig
-    from ..train.augment import AugmentConfig
-    from ..train.config import TrainConfig
+    from ..train.plan import sections
 
-    return GeneratorConfig, AugmentConfig, TrainConfig
+    return sections()
 
 
 def add_config_arguments(p, skip=()) -> None:
@@ -60,59 +53,17 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _plan(args):
-    from ..train.config import RunConfig, resolve
-    from ..train.trainer import load_checkpoint
-
-    out = Path(args.out)
-    given = explicit(args)
-    if args.resume:
-        ckpt = load_checkpoint(out)
-        bad = sorted(set(given) - RESUMABLE)
-        if bad or args.preset:
-            raise InputError(f"--resume keeps the run's config; cannot change "
-                             f"{', '.join(bad) or '--preset'}")
-        cfg = RunConfig.from_dict(ckpt["config"]).replace(**given)
-        cfg.validate()
-        data = args.data
-        if data is None:
-            split = out / "split.json"
-            data = json.loads(split.read_text())["data"]["path"] if split.is_file() else None
-        if data is None:
-            raise InputError(f"{out}: pass --data (the run does not record its data folder)")
-        return cfg, data
-    if args.data is None:
-        raise InputError("--data DIR is required (a `billow dataset` folder)")
-    if (out / "checkpoint.pt").exists():
-        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
-                         "or choose a new --out")
-    if "dim" not in given and args.preset is None:  # follow the data
-        from ..train.data import PairedData
-
-        given["dim"] = PairedData(args.data).dim
-    return resolve(args.preset, **given), args.data
-
-
 def dry_run(cfg, data_dir) -> int:
-    from ..train.data import PairedData
+    from ..train.plan import describe_plan
 
-    data = PairedData(data_dir)
-    if data.dim != cfg.model.dim:
-        raise InputError(f"{data.root}: data is {data.dim}D but --dim is {cfg.model.dim}")
-    train, val = data.split(cfg.train.val_fraction, cfg.train.seed)
-    import torch
-
-    from ..train.data import TileSampler
-
-    TileSampler(data, train, cfg.train.tile, cfg.train.context, cfg.augment,
-                torch.Generator())  # checks that tiles fit the data
-    print(json.dumps({"config": cfg.to_dict(), "data": data.describe(),
-                      "split": {"train": train, "val": val}}, indent=2))
+    print(json.dumps(describe_plan(cfg, data_dir), indent=2))
     return 0
 
 
 def run(args) -> int:
-    cfg, data_dir = _plan(args)
+    from ..train.plan import plan_run
+
+    cfg, data_dir = plan_run(args.out, args.data, args.preset, explicit(args), args.resume)
     if args.dry_run:
         return dry_run(cfg, data_dir)
     from ..train.trainer import Trainer
@@ -120,11 +71,11 @@ def run(args) -> int:
     trainer = Trainer(cfg, args.out, data_path=data_dir, progress=args.progress)
     if args.resume:
         trainer.load(Path(args.out))
-    _report(trainer, trainer.train())
+    print_summary(trainer, trainer.train())
     return 0
 
 
-def _report(trainer, last: dict) -> None:
+def print_summary(trainer, last: dict) -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():  # torchrun: one report, clean exit

@@ -30,6 +30,10 @@ def add_parser(sub) -> None:
                    help="which chunk this task runs (0-based)")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave frames whose output exists (resume after a kill)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (frames, input and output paths, model, tile size and "
+                   "count, halo, estimated memory) from the files' headers and exit; writes "
+                   "nothing")
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime",
                    help="inference backend (default: onnxruntime)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default: cpu)")
@@ -78,6 +82,13 @@ def run(args, backend_for=None) -> int:
         raise InputError(f"--max-memory {cfg.max_memory}: must be a positive number of GB")
     if args.preview_every < 1:
         raise InputError(f"--preview-every {args.preview_every}: must be at least 1")
+    if args.dry_run:
+        from ..infer.plan import format_plan, plan_upres
+
+        plan = plan_upres(jobs, card, model, cfg, opt, skip_existing=args.skip_existing)
+        print(json.dumps({"event": "plan", **plan}) if args.progress == "json"
+              else format_plan(plan), flush=True)
+        return 0
     preview = None
     if args.preview:
         from ..infer.preview import UpresPreview

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError
-from ..io.atomic import _describe, atomic_path
+from ..io.atomic import describe_os_error, atomic_path
 
 EMISSION = np.array([1.0, 0.97, 0.92], np.float32)  # warm white smoke
 BACKGROUND = np.array([0.06, 0.065, 0.08], np.float32)
@@ -64,7 +64,7 @@ class UpresPreview:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:
-            raise OutputError(f"--preview {path}: cannot write there ({_describe(e)})") from e
+            raise OutputError(f"--preview {path}: cannot write there ({describe_os_error(e)})") from e
 
     def wants(self, index: int, total: int) -> bool:
         """Frame `index` (0-based) of `total`: every N-th, and always the last."""

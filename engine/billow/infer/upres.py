@@ -20,10 +20,10 @@ from ..io.transform import index_to_world, up_axis_rotation
 from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, upsample
 from ..ops.normalise import frame_scales
+from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
 from .card import ModelCard
 from .config import UpresConfig
-from .tiling import Tile, occupied_tiles, plan_tiles, run_tiles
 
 
 def passes(scale: int, model_scale: int) -> list[int]:
@@ -90,12 +90,9 @@ def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
     """Tricubic upsample of one tile's core from its zero-padded neighbourhood (2 cells are
     all the cubic needs), so tiled equals whole-volume here too."""
     h = 2
-    padded = np.pad(density[tuple(slice(max(l - h, 0), hi + h) for l, hi in zip(t.lo, t.hi))],
-                    [(h - min(l, h), max(hi + h - n, 0)) for l, hi, n in
-                     zip(t.lo, t.hi, density.shape)])
-    up = upsample(torch.from_numpy(np.ascontiguousarray(padded))[None, None], scale,
+    up = upsample(torch.from_numpy(halo_window(density, t, h))[None, None], scale,
                   "tricubic")[0, 0].numpy()
-    return up[tuple(slice(scale * h, scale * (h + n)) for n in t.shape)]
+    return core_of(up, t, h, scale)
 
 
 def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int,
@@ -127,32 +124,42 @@ def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelC
                  cfg: UpresConfig, tile: int, scales: tuple[float, float] = (1.0, 1.0)):
     """Yield (high-res block, index offset in the final output grid) over the frame, in the
     network's up-axis index space. `velocity` is the art-directed network input; `scales`
-    the frame's normalisation (`input_scales`)."""
+    the frame's normalisation (`input_scales`).
+
+    8x and 16x are several passes: every pass but the last fills a dense intermediate, which
+    `_next_pass_input` turns into the next pass's input; only the last pass is yielded."""
     steps = passes(cfg.scale, card.scale)
-    hi_res = None
     d, v, offset = density.data, velocity, np.array(density.offset)
     for i, step in enumerate(steps):
-        if step > 1:
-            # the next pass reads the previous output brought to `step` x the input resolution
-            ratio = card.scale // step
-            d = torch.from_numpy(hi_res)[None, None]
-            d = (downsample(d, ratio) if ratio > 1 else d)[0, 0].numpy()
-            if velocity is not None:
-                up = upsample(torch.from_numpy(np.ascontiguousarray(
-                    velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
-                v = up.numpy().transpose(1, 2, 3, 0) * step  # cells/frame at the finer grid
-            offset = np.array(density.offset) * step
-        last = i == len(steps) - 1
-        if not last:
-            hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
         # a later pass sees the same densities, and speeds `step` x larger in its cells
         pass_scales = (scales[0], scales[1] * step)
-        for t, core in _one_pass(d, v, run, card, cfg, tile, pass_scales):
-            lo = np.array(t.lo) * card.scale
-            if last:
+        cores = _one_pass(d, v, run, card, cfg, tile, pass_scales)
+        if i == len(steps) - 1:
+            for t, core in cores:
+                lo = np.array(t.lo) * card.scale
                 yield core, tuple(int(x) for x in card.scale * offset + lo)
-            else:
-                hi_res[tuple(slice(a, a + n) for a, n in zip(lo, core.shape))] = core
+            return
+        hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
+        for t, core in cores:
+            lo = np.array(t.lo) * card.scale
+            hi_res[tuple(slice(a, a + n) for a, n in zip(lo, core.shape))] = core
+        following = steps[i + 1]
+        d, v = _next_pass_input(hi_res, velocity, card.scale // following, following)
+        offset = np.array(density.offset) * following
+
+
+def _next_pass_input(hi_res: np.ndarray, velocity: np.ndarray | None, ratio: int, step: int):
+    """The input of a later pass: the previous output brought to `step` x the input resolution
+    (downsampled `ratio` x), and the input velocity upsampled `step` x, in cells per frame of
+    that finer grid."""
+    d = torch.from_numpy(hi_res)[None, None]
+    d = (downsample(d, ratio) if ratio > 1 else d)[0, 0].numpy()
+    v = None
+    if velocity is not None:
+        up = upsample(torch.from_numpy(np.ascontiguousarray(
+            velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
+        v = up.numpy().transpose(1, 2, 3, 0) * step
+    return d, v
 
 
 def detail_mask(frame: SmokeFrame, cfg: UpresConfig, cache_up: str) -> np.ndarray | None:
@@ -250,11 +257,10 @@ def _upsampled_grid(vol: Volume, name: str, cfg: UpresConfig, up: str, tile: int
     data = vol.data if vol.is_vector else vol.data[..., None]
     for t in plan_tiles(vol.shape, tile):
         h = 1
-        crop = np.pad(data, [(h, h)] * 3 + [(0, 0)])[
-            tuple(slice(l, hi + 2 * h) for l, hi in zip(t.lo, t.hi))]
+        crop = halo_window(data, t, h)
         up_block = upsample(torch.from_numpy(np.ascontiguousarray(crop.transpose(3, 0, 1, 2)))
                             [None], cfg.scale, "trilinear")[0].numpy().transpose(1, 2, 3, 0)
-        core = up_block[tuple(slice(cfg.scale * h, cfg.scale * (h + n)) for n in t.shape)]
+        core = core_of(up_block, t, h, cfg.scale)
         offset = cfg.scale * (np.array(vol.offset) + np.array(t.lo))
         _paste(builder, vol.name, core if vol.is_vector else core[..., 0], offset, out_m, up)
     return builder

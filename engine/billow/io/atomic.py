@@ -38,7 +38,8 @@ def check_output_path(path: str | Path) -> Path:
     return path
 
 
-def _describe(e: OSError) -> str:
+def describe_os_error(e: OSError) -> str:
+    """What went wrong with a write, in a few words for a one-line error (a full disk named)."""
     if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return f"{e.strerror}: the disk is full or a file size limit was reached"
     return e.strerror or shorten(e)
@@ -76,7 +77,7 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
         with open(tmp, "wb"):
             pass  # fail early, with a clear message, if the folder is not writable
     except OSError as e:
-        raise OutputError(f"{path}: cannot write ({_describe(e)})") from e
+        raise OutputError(f"{path}: cannot write ({describe_os_error(e)})") from e
     try:
         try:
             yield tmp
@@ -91,7 +92,7 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
         except BillowError:
             raise
         except OSError as e:
-            raise OutputError(f"{path}: cannot write ({_describe(e)}); the previous file, if "
+            raise OutputError(f"{path}: cannot write ({describe_os_error(e)}); the previous file, if "
                               "any, is kept") from e
         if durable:
             _fsync_folder(path.parent)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .vdb import _call_openvdb, dense_limit_bytes, list_grids
+from .vdb import call_openvdb, dense_limit_bytes, list_grids
 from .openvdb_module import openvdb
 
 Box = tuple[tuple[int, int, int], tuple[int, int, int]]  # inclusive, like OpenVDB's
@@ -58,7 +58,7 @@ def use_regions(path: str | Path, names: list[str], pad: int) -> bool:
 def _blocks(path, name: str, cell: int, divisor: int = 1) -> dict[tuple[int, int, int], list]:
     """Block coordinate -> [lo, hi] of the active values inside it (inclusive, voxels of a
     grid `divisor` times coarser: a high-res grid over its low-res input)."""
-    grid = _call_openvdb(path, f"read grid '{name}'", openvdb().read, str(path), name)
+    grid = call_openvdb(path, f"read grid '{name}'", openvdb().read, str(path), name)
     out: dict[tuple[int, int, int], list] = {}
     for item in grid.iterOnValues():
         lo = [v // divisor for v in item.min]

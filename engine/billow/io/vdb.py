@@ -78,7 +78,7 @@ def _jsonable(value):
     return str(value)
 
 
-def _call_openvdb(path, what: str, fn, *args):
+def call_openvdb(path, what: str, fn, *args):
     """Run an OpenVDB call, turning its exceptions into one line naming the file."""
     try:
         return fn(*args)
@@ -92,7 +92,7 @@ def _call_openvdb(path, what: str, fn, *args):
 def list_grids(path: str | Path) -> list[GridInfo]:
     """Describe every grid in a .vdb file without loading voxel data."""
     read_descriptors(path)
-    grids = _call_openvdb(path, "read grid headers", openvdb().readAllGridMetadata, str(path))
+    grids = call_openvdb(path, "read grid headers", openvdb().readAllGridMetadata, str(path))
     infos = []
     for g in grids:
         meta = dict(g.metadata)
@@ -146,7 +146,7 @@ def read_grid(path: str | Path, name: str, *, pad: int = 0,
     """Load one grid as a dense block over its active bounding box (or `bbox`), grown by `pad`
     voxels on every side. An empty grid gives a block of shape (0, 0, 0)."""
     read_descriptors(path)
-    grid = _call_openvdb(path, f"read grid '{name}'", openvdb().read, str(path), name)
+    grid = call_openvdb(path, f"read grid '{name}'", openvdb().read, str(path), name)
     value_type = grid.valueTypeName
     is_vector = value_type in VECTOR_TYPES
     dtype = (VECTOR_TYPES if is_vector else SCALAR_TYPES).get(value_type)
@@ -168,7 +168,7 @@ def read_grid(path: str | Path, name: str, *, pad: int = 0,
     if np.any(np.asarray(background) != 0):
         data[...] = background
     if data.size:
-        _call_openvdb(path, f"read grid '{name}'", grid.copyToArray, data, lo)
+        call_openvdb(path, f"read grid '{name}'", grid.copyToArray, data, lo)
     if check_finite and data.dtype.kind == "f" and data.size and not np.isfinite(data).all():
         # a voxel is bad if any of its components is (one NaN component of a vector is enough)
         bad = np.argwhere((~np.isfinite(data.reshape(data.shape[:3] + (-1,)))).any(-1))[0]

@@ -18,7 +18,8 @@ from ..errors import InputError
 from ..io import ReadOptions
 from ..io.sequence import parse_frames
 from ..baselines import make_baseline
-from ..baselines.interp import upsample, upsample_velocity
+from ..baselines.interp import upsample
+from ..ops import upsample_velocity
 from . import image as im
 from .fields import downsample_like_training
 from .render import projection, render, slice_image

@@ -84,7 +84,8 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (reports run without a display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,7 +95,7 @@ def _plt():
 
 
 def spectrum_figure(ev: Evaluation) -> str:
-    plt = _plt()
+    plt = pyplot()
     has_ref = any(r.name == REFERENCE for r in ev.methods)
     fig, axes = plt.subplots(1, 2 if has_ref else 1, figsize=(11 if has_ref else 6, 4),
                              squeeze=False)
@@ -125,7 +126,7 @@ def spectrum_figure(ev: Evaluation) -> str:
 
 
 def temporal_figure(ev: Evaluation) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     frames = [f if f is not None else i for i, f in enumerate(ev.frames)][1:]
     for r in ev.methods:

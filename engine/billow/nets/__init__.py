@@ -2,7 +2,7 @@
 
 from .advection import AdvectionLayer, crop
 from .discriminators import SpatialDiscriminator, TemporalDiscriminator
-from .fields import upsample_linear, upsample_nearest, upsample_velocity, vorticity, voxel_shuffle
+from .fields import voxel_shuffle
 from .generators import (
     FACTOR,
     FastGenerator,
@@ -17,6 +17,5 @@ from .reverse import ReversePass, conv_transpose
 __all__ = [
     "FACTOR", "AdvectionLayer", "FastGenerator", "GeneratorConfig", "PaperGenerator",
     "ReversePass", "SpatialDiscriminator", "TemporalDiscriminator", "build_generator",
-    "conv_transpose", "count_parameters", "crop", "generator_from_kwargs", "upsample_linear",
-    "upsample_nearest", "upsample_velocity", "vorticity", "voxel_shuffle",
+    "conv_transpose", "count_parameters", "crop", "generator_from_kwargs", "voxel_shuffle",
 ]

@@ -18,8 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..ops import advect
-from .fields import upsample_velocity
+from ..ops import advect, interpolate_velocity
 
 
 def crop(x: torch.Tensor, margin: int) -> torch.Tensor:
@@ -47,8 +46,8 @@ class AdvectionLayer(nn.Module):
                 v_prev: torch.Tensor, v_next: torch.Tensor) -> torch.Tensor:
         """High-res frames `(N, C, *S)` padded by `context * factor` cells and low-res velocities
         `(N, D, *s)` padded by `context` cells -> aligned frames `(N, 3C, *core)`."""
-        vp = upsample_velocity(v_prev, self.factor)
-        vn = upsample_velocity(v_next, self.factor)
+        vp = interpolate_velocity(v_prev, self.factor)
+        vn = interpolate_velocity(v_next, self.factor)
         self._check(vp, vn)
         fwd = advect(prev, vp, 1.0, self.order)  # Eq. 3.5: A(y^{t-1}, v^{t-1})
         bwd = advect(nxt, -vn, 1.0, self.order)  # A(y^{t+1}, -v^{t+1})

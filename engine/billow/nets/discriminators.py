@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .fields import upsample_nearest
+from ..ops import interpolate_nearest
 
 CHANNELS = (32, 64, 128, 256)
 
@@ -75,7 +75,7 @@ class SpatialDiscriminator(nn.Module):
         self.net = _ConvClassifier(dim, 2, tile, norm)
 
     def forward(self, lr_density: torch.Tensor, density: torch.Tensor):
-        cond = upsample_nearest(lr_density, self.factor)
+        cond = interpolate_nearest(lr_density, self.factor)
         return self.net(torch.cat([cond, density], dim=1))
 
 

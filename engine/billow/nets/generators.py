@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import option
-from .fields import upsample_linear, upsample_nearest, vorticity, voxel_shuffle
+from ..ops import curl, interpolate_linear, interpolate_nearest
+from .fields import voxel_shuffle
 
 FACTOR = 4
 
@@ -105,7 +106,7 @@ class _InputFields(nn.Module):
         v = x[:, 1: 1 + self.cfg.dim]
         parts = [x[:, :1], v * self.cfg.velocity_scale]
         if self.cfg.use_vorticity:
-            parts.append(vorticity(v) * self.cfg.velocity_scale)
+            parts.append(curl(v) * self.cfg.velocity_scale)
         return torch.cat(parts, dim=1)
 
 
@@ -158,7 +159,7 @@ class PaperGenerator(nn.Module):
         return math.ceil(8 * 2 / FACTOR) + self.fields.radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = upsample_nearest(self.fields(x), FACTOR)
+        h = interpolate_nearest(self.fields(x), FACTOR)
         for block in self.blocks:
             h = block(h)
         return h  # the last block ends in ReLU: output density >= 0
@@ -236,7 +237,7 @@ class FastGenerator(nn.Module):
         h = _trunk_features(self, x)
         r = voxel_shuffle(self.up1(h), 2)
         r = voxel_shuffle(self.up2(F.relu(r)), 2)
-        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+        return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
         chains = _trunk_chains(self)
@@ -246,7 +247,7 @@ class FastGenerator(nn.Module):
 
 
 def _upsample2(x: torch.Tensor) -> torch.Tensor:
-    return upsample_linear(x, 2)
+    return interpolate_linear(x, 2)
 
 
 SPEED_GATE_KNEE = 2.0  # c in g(u) = (1 + c) u / (u + c): g(0) = 0, g(1) = 1, g(2) = 1.5, g < 1 + c
@@ -265,7 +266,7 @@ def speed_gate(velocity: torch.Tensor, factor: int) -> torch.Tensor:
     # sqrt(s + e^2) - e: exactly 0 for still smoke, with a finite gradient there
     u = torch.sqrt((velocity * velocity).sum(dim=1, keepdim=True) + 1e-12) - 1e-6
     c = SPEED_GATE_KNEE
-    return upsample_linear((1.0 + c) * u / (u + c), factor)
+    return interpolate_linear((1.0 + c) * u / (u + c), factor)
 
 
 class SmoothGenerator(nn.Module):
@@ -306,7 +307,7 @@ class SmoothGenerator(nn.Module):
         if self.gated:
             gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
             r = r[:, :1] + gate * r[:, 1:]
-        return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
+        return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

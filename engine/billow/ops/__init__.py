@@ -1,7 +1,17 @@
-"""Small differentiable operators shared by training, metrics and inference."""
+"""Field operators shared by training, metrics, inference and the solver: advection,
+down- and upsampling, curl, normalisation, and N-D tiling with a halo (`billow.ops.tiling`)."""
 
 from .advect import advect
+from .curl import central_difference, curl
 from .downsample import downsample, downsample_velocity, gaussian_blur
-from .resize import upsample
+from .upsample import (
+    interpolate_linear,
+    interpolate_nearest,
+    interpolate_velocity,
+    upsample,
+    upsample_velocity,
+)
 
-__all__ = ["advect", "downsample", "downsample_velocity", "gaussian_blur", "upsample"]
+__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_velocity",
+           "gaussian_blur", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
+           "upsample", "upsample_velocity"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from . import kernels
 from .grid import Cells, State
-from .reference import curl, ddx, to_faces
+from .reference import to_faces
 
-__all__ = ["add_buoyancy", "add_vorticity_confinement", "curl", "ddx"]
+__all__ = ["add_buoyancy", "add_vorticity_confinement"]
 
 
 def add_buoyancy(state: State, cells: Cells, accel: tuple[float, float, float],

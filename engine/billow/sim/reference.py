@@ -11,6 +11,8 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from ..ops.curl import central_difference, curl
+
 # ---------------------------------------------------------------------------------- advection
 
 LAYOUT_OFFSETS = ((0.5, 0.5, 0.5), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0))
@@ -281,25 +283,12 @@ def to_faces(f: torch.Tensor, d: int) -> torch.Tensor:
     return 0.5 * (e.narrow(d, 0, n) + e.narrow(d, 1, n))
 
 
-def ddx(f: torch.Tensor, d: int) -> torch.Tensor:
-    """Central difference along axis d (one-sided half at the sides, zero for size 1)."""
-    e = _replicate(f, d)
-    n = f.shape[d]
-    return 0.5 * (e.narrow(d, 2, n) - e.narrow(d, 0, n))
-
-
-def curl(vel: torch.Tensor) -> torch.Tensor:
-    """w = curl u of a centred velocity (3, X, Y, Z)."""
-    u, v, w = vel
-    return torch.stack([ddx(w, 1) - ddx(v, 2), ddx(u, 2) - ddx(w, 0), ddx(v, 0) - ddx(u, 1)])
-
-
 def vorticity_confinement(u, v, w, solid, strength: float, dt: float) -> None:
     """Reference of `sim_vorticity_confinement`: faces += dt * mean of f = strength (N x w)."""
     vel = torch.stack([0.5 * _pair(f, d) for d, f in enumerate((u, v, w))])
-    omega = curl(vel)
+    omega = curl(vel[None])[0]
     mag = omega.norm(dim=0)
-    grad = torch.stack([ddx(mag, d) for d in range(3)])
+    grad = torch.stack([central_difference(mag[None], d)[0] for d in range(3)])
     n = grad / (grad.norm(dim=0) + 1e-12)
     force = (torch.linalg.cross(n, omega, dim=0) * strength).masked_fill_(solid[None], 0.0)
     for d, face in enumerate((u, v, w)):

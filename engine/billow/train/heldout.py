@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..baselines.interp import upsample_velocity
+from ..ops import upsample_velocity
 from ..metrics.fields import l1, mass_ratio, psnr
 from ..metrics.spectrum import detail_log_ratio, radial_spectrum, spectrum_error
 from ..metrics.temporal import coherence, high_pass
@@ -148,9 +148,9 @@ def derivative_figure(kept: dict[str, tuple[torch.Tensor, torch.Tensor]], path: 
     """Fig. 3.2: each method's frame (top) and its time derivative y^{t+1} - y^t (bottom), the
     derivative on one colour scale for all methods so their noise is comparable."""
     from ..metrics.render import signed_rgb
-    from ..metrics.report import _plt
+    from ..metrics.report import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     names = list(kept)
     scale = max(float((b - a).abs().max()) for a, b in kept.values()) or 1.0
     fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names), 5.4), squeeze=False)

@@ -97,3 +97,11 @@ def tile_index(size: tuple[int, int]) -> np.ndarray:
     row = np.floor(y).astype(np.int64)[:, None]
     col = np.floor(x).astype(np.int64)[None, :]
     return col * ROWS + row + 1
+
+
+def part_bounds(part: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lo [.., 2], hi [.., 2]) uv bounds of each part's tile, shrunk by `margin`."""
+    row, col = part_tile(np.maximum(part, 1))
+    lo = np.stack([col / COLS, 1.0 - (row + 1.0) / ROWS], -1) + margin
+    hi = np.stack([(col + 1.0) / COLS, 1.0 - row / ROWS], -1) - margin
+    return lo, hi

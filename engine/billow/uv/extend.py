@@ -103,14 +103,6 @@ def _nearest_raw(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ys[labels - 1], xs[labels - 1]
 
 
-def _tile_bounds(part: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """(lo [.., 2], hi [.., 2]) uv bounds of each part's tile, shrunk by `margin`."""
-    row, col = atlas.part_tile(np.maximum(part, 1))
-    lo = np.stack([col / atlas.COLS, 1.0 - (row + 1.0) / atlas.ROWS], -1) + margin
-    hi = np.stack([(col + 1.0) / atlas.COLS, 1.0 - row / atlas.ROWS], -1) - margin
-    return lo, hi
-
-
 def _fit_in_tile(anchor, step, parts, margin, min_scale, quantile=0.05):
     """Per part, the factor (<= 1) that keeps most extrapolated points inside the part's tile.
 
@@ -119,7 +111,7 @@ def _fit_in_tile(anchor, step, parts, margin, min_scale, quantile=0.05):
     extrapolation of that part is shrunk instead, which keeps its orientation. The quantile
     ignores the few points whose anchor already sits on the tile border.
     """
-    lo, hi = _tile_bounds(parts, margin)
+    lo, hi = atlas.part_bounds(parts, margin)
     with np.errstate(divide="ignore", invalid="ignore"):
         room = np.where(step > 0, (hi - anchor) / step, np.where(step < 0, (lo - anchor) / step,
                                                                   np.inf))
@@ -172,7 +164,7 @@ def extend(uv: np.ndarray, raw: np.ndarray, fg: np.ndarray, config: ExtendConfig
         out[k, ys, xs] = anchor + shrink[:, None] * step
         part_e[k, ys, xs] = parts
         jac_e[k, ys, xs] = j * shrink[:, None, None]
-    lo, hi = _tile_bounds(part_e, margin)
+    lo, hi = atlas.part_bounds(part_e, margin)
     out = np.where(missing[..., None], np.clip(out, lo, hi), out)
 
     # 3.-4. springs over a sparse stencil of the window, all frames at once

@@ -101,34 +101,27 @@ class UVModel:
         return cls(run, int(card["classes"]), int(card["halo"]), int(card["stride"]), card)
 
     # -------------------------------------------------------------------- inference
-    def _padded(self, x: np.ndarray, core: tuple[int, int]) -> np.ndarray:
-        """x (3, H, W) into a zero frame with `halo` on each side and the core rounded up."""
-        _, h, w = x.shape
-        out = np.zeros((3, core[0] + 2 * self.halo, core[1] + 2 * self.halo), np.float32)
-        out[:, self.halo: self.halo + h, self.halo: self.halo + w] = x
-        return out
-
     def predict_raw(self, x: np.ndarray, tile: int | None = None):
-        """(3, H, W) input -> (uv (2, H, W), logits (K, H, W)), whole or in tiles of `tile`."""
+        """(3, H, W) input -> (uv (2, H, W), logits (K, H, W)), whole or in tiles of `tile`
+        (`billow.ops.tiling`: each with `halo` pixels of neighbours, zeros beyond the frame,
+        so tiled equals whole). The frame is zero-extended to a multiple of the tile size
+        (whole: of the stride)."""
+        from ..ops.tiling import grid_tiles, run_tiles
+
         _, h, w = x.shape
         if tile is not None and (tile < self.stride or tile % self.stride):
             raise InputError(f"--tile {tile}: must be a positive multiple of {self.stride}")
         st = tile if tile and (h > tile or w > tile) else self.stride
         core = (-(-h // st) * st, -(-w // st) * st)
-        p = self._padded(x, core)
-        if st == self.stride:
-            uv, logits = self._run(p[None])
-            sl = (slice(self.halo, self.halo + h), slice(self.halo, self.halo + w))
-            return uv[0][(slice(None), *sl)], logits[0][(slice(None), *sl)]
+        tiles = grid_tiles(core, core if st == self.stride else st)  # whole: one tile
+        p = np.zeros((3, *core), np.float32)
+        p[:, :h, :w] = x
         uv = np.zeros((2, *core), np.float32)
         logits = np.zeros((self.classes, *core), np.float32)
-        hl = self.halo
-        for y in range(0, core[0], st):
-            for x0 in range(0, core[1], st):
-                part = p[None, :, y: y + st + 2 * hl, x0: x0 + st + 2 * hl]
-                u, lg = self._run(np.ascontiguousarray(part))
-                uv[:, y: y + st, x0: x0 + st] = u[0, :, hl: hl + st, hl: hl + st]
-                logits[:, y: y + st, x0: x0 + st] = lg[0, :, hl: hl + st, hl: hl + st]
+        for t, (u, lg) in run_tiles(p, self._run, scale=1, halo=self.halo,
+                                    tiles=tiles):
+            window = (slice(None),) + tuple(slice(lo, hi) for lo, hi in zip(t.lo, t.hi))
+            uv[window], logits[window] = u, lg
         return uv[:, :h, :w], logits[:, :h, :w]
 
     def predict(self, uv: np.ndarray, mask: np.ndarray, tile: int | None = None):

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..config import option
-from . import warp
-from .extend import _tile_bounds, part_ids
+from . import atlas, warp
+from .extend import part_ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ def optimise(uv: np.ndarray, mask: np.ndarray, rgb: np.ndarray, size: tuple[int,
     config = config or OptimiseConfig()
     dev = torch.device(config.device)
     part_np = part_ids(uv, mask)
-    lo_np, hi_np = _tile_bounds(part_np, margin)
+    lo_np, hi_np = atlas.part_bounds(part_np, margin)
     t_ = uv.shape[0]
     batch = config.batch if config.batch > 0 else t_
     out = np.array(uv, np.float32, copy=True)

@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
-from ..config import add_arguments, from_args
-from ..uv.extend import ExtendConfig
-from ..uv.optimise import OptimiseConfig
-from ..uv.relocate import RelocateConfig
-from .uv import UV_COMMANDS
-from .uv_common import (
-    add_inputs,
-    add_runtime,
-    add_texture_size,
-    frame_index,
-    load_inputs,
-    output_paths,
-    set_threads,
-    texture_size,
-    write_uvs,
-)
-from .uv_optimise import check_device
-
-STAGES = ("extended", "optimised", "relocated")
+from ...config import add_arguments, from_args
+from ...uv.extend import ExtendConfig
+from ...uv.optimise import OptimiseConfig
+from ...uv.relocate import RelocateConfig
+from . import UV_COMMANDS
+from .common import add_inputs, add_runtime, add_texture_size, load_inputs
 
 
 def add_parser(uv_sub) -> None:
@@ -49,12 +35,18 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..io.atomic import atomic_path
-    from ..progress import Progress
-    from ..uv import io as uvio
-    from ..uv.extend import extend
-    from ..uv.optimise import optimise
-    from ..uv.relocate import relocate
+    from ...io.atomic import atomic_path
+    from ...progress import Progress
+    from ...uv import io as uvio
+    from ...uv.inputs import (
+        check_device,
+        frame_index,
+        output_paths,
+        set_threads,
+        texture_size,
+        write_uvs,
+    )
+    from ...uv.preprocess import STAGES, expected_steps, preprocess
 
     inputs = load_inputs(args)
     out = Path(args.out_dir)
@@ -65,13 +57,10 @@ def run(args) -> int:
     ext_cfg, opt_cfg = from_args(ExtendConfig, args), from_args(OptimiseConfig, args)
     rel_cfg = from_args(RelocateConfig, args)
     check_device(opt_cfg.device)
-    set_threads(args)
-    size = texture_size(args, inputs.mask.shape[1:])
+    set_threads(args.threads)
+    size = texture_size(inputs.mask.shape[1:], args.texture_size)
     n = len(inputs.frames)
-    chunks = -(-n // (opt_cfg.batch if opt_cfg.batch > 0 else n))
-    total = opt_cfg.iters * chunks + n  # optimisation iterations + relocated frames
-    timings = {}
-    with Progress(total, "uv preprocess", args.progress) as p:
+    with Progress(expected_steps(n, opt_cfg), "uv preprocess", args.progress) as p:
         def extend_log(phase, it, residual):
             p.message(f"extend {phase} {it}: residual force {residual:.3g}")
 
@@ -81,30 +70,23 @@ def run(args) -> int:
         def relocate_step(t, rejected):
             p.step(stage="relocate", frame=inputs.frames[t], rejected=round(rejected, 4))
 
-        t0 = time.perf_counter()
-        uv_e, mask_e, ext_info = extend(inputs.uv, inputs.mask, inputs.fg, ext_cfg, log=extend_log)
-        write_uvs(paths["extended"], uv_e, mask_e)
-        timings["extend_s"] = round(time.perf_counter() - t0, 2)
-        p.message(f"extended {ext_info['missing']} pixel(s) in {timings['extend_s']} s")
+        def on_stage(stage, uv, mask, seconds, report):
+            write_uvs(paths[stage], uv, mask)
+            if stage == "extended":
+                p.message(f"extended {report['missing']} pixel(s) in {seconds} s")
 
-        t0 = time.perf_counter()
-        uv_o, log = optimise(uv_e, mask_e, inputs.rgb, size, opt_cfg, on_step=optimise_step)
-        write_uvs(paths["optimised"], uv_o, mask_e)
-        timings["optimise_s"] = round(time.perf_counter() - t0, 2)
-
-        t0 = time.perf_counter()
-        uv_f, tex, _, rel_info = relocate(uv_o, mask_e, inputs.rgb, size, rel_cfg, ref,
-                                          on_frame=relocate_step)
-        write_uvs(paths["relocated"], uv_f, mask_e)
-        uvio.write_rgb(out / "texture.png", tex)
-        timings["relocate_s"] = round(time.perf_counter() - t0, 2)
+        res = preprocess(inputs.uv, inputs.mask, inputs.rgb, inputs.fg, size, ext_cfg, opt_cfg,
+                         rel_cfg, ref, on_stage=on_stage, extend_log=extend_log,
+                         on_step=optimise_step, on_frame=relocate_step)
+        uvio.write_rgb(out / "texture.png", res.texture)
+    timings = res.timings
     summary = {
         "uv": args.uv, "rgb": args.rgb, "mask": args.mask, "frames": inputs.frames,
         "reference_frame": inputs.frames[ref], "texture_size": list(size),
         "extend": dataclasses.asdict(ext_cfg), "optimise": dataclasses.asdict(opt_cfg),
         "relocate": dataclasses.asdict(rel_cfg), "timings": timings,
-        "extend_residual": {"push": ext_info["push"], "pull": ext_info["pull"]},
-        "optimise_log": log, "relocate_rejected": rel_info["rejected"],
+        "extend_residual": {"push": res.extend_info["push"], "pull": res.extend_info["pull"]},
+        "optimise_log": res.optimise_log, "relocate_rejected": res.relocate_info["rejected"],
     }
     with atomic_path(out / "preprocess.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))

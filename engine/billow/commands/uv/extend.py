@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..config import add_arguments, from_args
-from ..uv.extend import ExtendConfig
-from .uv import UV_COMMANDS
-from .uv_common import add_inputs, add_runtime, load_inputs, output_paths, set_threads, write_uvs
+from ...config import add_arguments, from_args
+from ...uv.extend import ExtendConfig
+from . import UV_COMMANDS
+from .common import add_inputs, add_runtime, load_inputs
 
 
 def add_parser(uv_sub) -> None:
@@ -24,12 +24,13 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..progress import Progress
-    from ..uv.extend import extend
+    from ...progress import Progress
+    from ...uv.extend import extend
+    from ...uv.inputs import output_paths, set_threads, write_uvs
 
     inputs = load_inputs(args)
     paths = output_paths(args.out, inputs.frames)
-    set_threads(args)
+    set_threads(args.threads)
     cfg = from_args(ExtendConfig, args)
     with Progress(cfg.push_iters + cfg.pull_iters, "uv extend", args.progress) as p:
         def log(phase, it, residual):

@@ -6,24 +6,20 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ..config import add_arguments
-from ..errors import InputError
-from .common import add_frames_argument, add_progress_argument
+from ...config import add_arguments
+from ..common import add_frames_argument, add_progress_argument
 
 SUMMARY = "train the temporal UV generator (Sec. 5.2.4)"
-RESUMABLE = {"iterations", "log_every", "checkpoint_every", "keep_at", "threads",
-             "tensorboard"}
 
 
 def _sections():
-    from ..uv.nets import UVNetConfig
-    from ..uv.training import UVTrainConfig
+    from ...uv.plan import sections
 
-    return UVNetConfig, UVTrainConfig
+    return sections()
 
 
 def add_parser(uv_sub) -> None:
-    from ..uv.training import PRESETS
+    from ...uv.training import PRESETS
 
     p = uv_sub.add_parser("train", help=SUMMARY, description=(
         "Train G: raw UVs -> full-silhouette, temporally coherent UVs, supervised by the "
@@ -57,49 +53,13 @@ def add_parser(uv_sub) -> None:
     p.set_defaults(run=run)
 
 
-def _explicit(args, cls) -> dict:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in vars(args).items() if k in names and v is not None}
-
-
-def _plan(args):
-    from ..uv.training import PRESETS, UVTrainConfig, load_checkpoint
-
-    net_cls, train_cls = _sections()
-    net_given, train_given = _explicit(args, net_cls), _explicit(args, train_cls)
-    out = Path(args.out)
-    if args.resume:
-        ckpt = load_checkpoint(out)
-        bad = sorted((set(train_given) - RESUMABLE) | set(net_given))
-        if bad or args.preset:
-            raise InputError(f"--resume keeps the run's config; cannot change "
-                             f"{', '.join(bad) or '--preset'}")
-        train = dataclasses.replace(UVTrainConfig(**ckpt["train"]), **train_given)
-        src = ckpt.get("data", {})
-        data = {k: getattr(args, k) or src.get(k) for k in ("raw", "target", "rgb", "texture",
-                                                            "mask")}
-        frames = args.frames or ",".join(str(f) for f in src.get("frames", [])) or None
-        return net_cls(**ckpt["net"]), train, data, frames
-    if (out / "checkpoint.pt").exists():
-        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
-                         "or choose a new --out")
-    missing = [f"--{k}" for k in ("raw", "target", "rgb", "texture") if not getattr(args, k)]
-    if missing:
-        raise InputError(f"{', '.join(missing)} required")
-    preset = PRESETS[args.preset] if args.preset else {}
-    net_fields = {f.name for f in dataclasses.fields(net_cls)}
-    train = UVTrainConfig(**{**{k: v for k, v in preset.items() if k not in net_fields},
-                             **train_given})
-    train.validate()
-    net = net_cls(**{**{k: v for k, v in preset.items() if k in net_fields}, **net_given})
-    data = {k: getattr(args, k) for k in ("raw", "target", "rgb", "texture", "mask")}
-    return net, train, data, args.frames
-
-
 def run(args) -> int:
-    from ..uv.training import UVTrainer, load_clip
+    from ...uv.plan import DATA, plan_run
+    from ...uv.training import UVTrainer, load_clip
 
-    net, train, data, frames = _plan(args)
+    net, train, data, frames = plan_run(args.out, vars(args),
+                                        {k: getattr(args, k) for k in DATA}, args.frames,
+                                        args.preset, args.resume)
     clip = load_clip(data["raw"], data["target"], data["rgb"], data["texture"], frames,
                      data["mask"])
     if args.dry_run:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from .uv import UV_COMMANDS
-from .uv_common import add_inputs, add_runtime, load_inputs, set_threads
+from . import UV_COMMANDS
+from .common import add_inputs, add_runtime, load_inputs
 
 
 def add_parser(uv_sub) -> None:
@@ -28,15 +28,15 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..io.atomic import atomic_path
-    from ..uv import io as uvio
-    from ..uv.evaluate import evaluate, reconstruct
-    from .uv_common import output_paths
+    from ...io.atomic import atomic_path
+    from ...uv import io as uvio
+    from ...uv.evaluate import evaluate, reconstruct
+    from ...uv.inputs import output_paths, set_threads
 
     inputs = load_inputs(args)
     recon_paths = output_paths(args.recon, inputs.frames) if args.recon else None
     texture, _ = uvio.read_rgb(args.texture)
-    set_threads(args)
+    set_threads(args.threads)
     size = texture.shape[:2]
     recon = reconstruct(texture, inputs.uv, inputs.mask)
     result = evaluate(recon, inputs.rgb, inputs.fg, inputs.uv, inputs.mask, size)

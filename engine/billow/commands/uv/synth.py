@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from ..config import add_arguments, from_args
-from ..uv.synth.render import SynthConfig
-from .common import add_progress_argument
-from .uv import UV_COMMANDS
+from ...config import add_arguments, from_args
+from ...uv.synth.render import SynthConfig
+from ..common import add_progress_argument
+from . import UV_COMMANDS
 
 
 def add_parser(uv_sub) -> None:
@@ -28,7 +28,7 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..uv.synth.render import synthesise
+    from ...uv.synth.render import synthesise
 
     cfg = from_args(SynthConfig, args)
     if args.dry_run:

@@ -3,20 +3,10 @@
 
 from __future__ import annotations
 
-from ..config import add_arguments, from_args
-from ..uv.relocate import RelocateConfig
-from .uv import UV_COMMANDS
-from .uv_common import (
-    add_inputs,
-    add_runtime,
-    add_texture_size,
-    frame_index,
-    load_inputs,
-    output_paths,
-    set_threads,
-    texture_size,
-    write_uvs,
-)
+from ...config import add_arguments, from_args
+from ...uv.relocate import RelocateConfig
+from . import UV_COMMANDS
+from .common import add_inputs, add_runtime, add_texture_size, load_inputs
 
 
 def add_parser(uv_sub) -> None:
@@ -40,16 +30,17 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..progress import Progress
-    from ..uv import io as uvio
-    from ..uv.relocate import relocate
+    from ...progress import Progress
+    from ...uv import io as uvio
+    from ...uv.inputs import frame_index, output_paths, set_threads, texture_size, write_uvs
+    from ...uv.relocate import relocate
 
     inputs = load_inputs(args)
     paths = output_paths(args.out, inputs.frames)
     ref = 0 if args.reference_frame is None else frame_index(inputs.frames,
                                                              args.reference_frame)
-    set_threads(args)
-    size = texture_size(args, inputs.mask.shape[1:])
+    set_threads(args.threads)
+    size = texture_size(inputs.mask.shape[1:], args.texture_size)
     cfg = from_args(RelocateConfig, args)
     with Progress(len(paths), "uv relocate", args.progress) as p:
         def on_frame(t, rejected):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
-from .common import add_frames_argument, add_progress_argument, input_output_frames
+from ...errors import InputError
+from ..common import add_frames_argument, add_progress_argument, input_output_frames
 
 SUMMARY = "raw UVs to coherent full-silhouette UVs with a trained UV model"
 
@@ -31,9 +31,8 @@ def add_parser(uv_sub) -> None:
 def run(args) -> int:
     import torch
 
-    from ..progress import Progress
-    from ..uv import io as uvio
-    from ..uv.model import UVModel
+    from ...uv.infer import infer_sequence
+    from ...uv.model import UVModel
 
     jobs = input_output_frames(args.raw, args.out, args.frames)
     if args.iuv and not str(args.out).lower().endswith(".png"):
@@ -41,17 +40,7 @@ def run(args) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     model = UVModel.load(args.model, threads=args.threads)
-    write = uvio.write_iuv if args.iuv else uvio.write_uv
-    done = 0
-    with Progress(len(jobs), "uv infer", args.progress) as p:
-        for frame, src, dst in jobs:
-            if args.resume and dst.exists():
-                p.step(frame=frame, file=str(dst), skipped=True)
-                continue
-            uv, mask = uvio.read_uv(src)
-            out, fg, _ = model.predict(uv, mask, tile=args.tile)
-            write(dst, out, fg)
-            done += 1
-            p.step(frame=frame, file=str(dst), coverage=round(float(fg.mean()), 4))
+    done = infer_sequence(model, jobs, tile=args.tile, iuv=args.iuv, resume=args.resume,
+                          progress=args.progress)
     print(f"{args.out}: {done} frame(s) written with {args.model}")
     return 0

@@ -1,6 +1,6 @@
 """`billow uv ...`: the temporalUV pipeline (dissertation ch. 5), one sub-subcommand each.
 
-Each lives in `billow.commands.uv_<name>` with `add_parser(subparsers)` and `run(args)`.
+Each lives in `billow.commands.uv.<name>` with `add_parser(subparsers)` and `run(args)`.
 As for the top-level commands, only the chosen one is imported, so `billow uv --help`
 answers without torch; `UV_COMMANDS` holds the summaries shown for the others.
 """
@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
     uv_sub = p.add_subparsers(dest="uv_command", metavar="STEP", required=True)
     chosen = _chosen(sys.argv[1:])
     for name, summary in UV_COMMANDS.items():
-        module = f"billow.commands.uv_{name}"
+        module = f"billow.commands.uv.{name}"
         if chosen in (None, name) and importlib.util.find_spec(module) is not None:
             importlib.import_module(module).add_parser(uv_sub)
         else:

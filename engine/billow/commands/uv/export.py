@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import InputError
+from ...errors import InputError
 
 SUMMARY = "export a trained UV generator to ONNX with its model card"
 
@@ -26,7 +26,7 @@ def add_parser(uv_sub) -> None:
 
 
 def run(args) -> int:
-    from ..uv.model import export
+    from ...uv.model import export
 
     extra = None
     if args.card_extra:

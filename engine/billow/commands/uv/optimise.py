@@ -5,19 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..config import add_arguments, from_args
-from ..uv.optimise import OptimiseConfig
-from .uv import UV_COMMANDS
-from .uv_common import (
-    add_inputs,
-    add_runtime,
-    add_texture_size,
-    load_inputs,
-    output_paths,
-    set_threads,
-    texture_size,
-    write_uvs,
-)
+from ...config import add_arguments, from_args
+from ...uv.optimise import OptimiseConfig
+from . import UV_COMMANDS
+from .common import add_inputs, add_runtime, add_texture_size, load_inputs
 
 
 def add_parser(uv_sub) -> None:
@@ -37,27 +28,18 @@ def add_parser(uv_sub) -> None:
     p.set_defaults(run=run)
 
 
-def check_device(device: str) -> None:
-    import torch
-
-    from ..errors import InputError
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: CUDA is not available in this torch build or "
-                         "on this machine; use --device cpu")
-
-
 def run(args) -> int:
-    from ..io.atomic import atomic_path
-    from ..progress import Progress
-    from ..uv.optimise import optimise
+    from ...io.atomic import atomic_path
+    from ...progress import Progress
+    from ...uv.inputs import check_device, output_paths, set_threads, texture_size, write_uvs
+    from ...uv.optimise import optimise
 
     inputs = load_inputs(args)
     paths = output_paths(args.out, inputs.frames)
     cfg = from_args(OptimiseConfig, args)
     check_device(cfg.device)
-    set_threads(args)
-    size = texture_size(args, inputs.mask.shape[1:])
+    set_threads(args.threads)
+    size = texture_size(inputs.mask.shape[1:], args.texture_size)
     batch = cfg.batch if cfg.batch > 0 else len(inputs.frames)
     chunks = -(-len(inputs.frames) // batch)
     with Progress(cfg.iters * chunks, "uv optimise", args.progress) as p:
