@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -32,8 +31,9 @@ def add_config_arguments(p, skip=()) -> None:
 
 
 def explicit(args) -> dict:
-    names = {f.name for cls in _sections() for f in dataclasses.fields(cls)}
-    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+    from ..run.plan import explicit
+
+    return explicit(vars(args), _sections())
 
 
 def add_parser(sub) -> None:
@@ -61,6 +61,7 @@ def add_parser(sub) -> None:
 
 
 def _plan(args):
+    from ..run import folder, plan
     from ..train.config import RunConfig, resolve
     from ..train.trainer import load_checkpoint
 
@@ -68,10 +69,7 @@ def _plan(args):
     given = explicit(args)
     if args.resume:
         ckpt = load_checkpoint(out)
-        bad = sorted(set(given) - RESUMABLE)
-        if bad or args.preset:
-            raise InputError(f"--resume keeps the run's config; cannot change "
-                             f"{', '.join(bad) or '--preset'}")
+        plan.check_resume(given, RESUMABLE, args.preset)
         cfg = RunConfig.from_dict(ckpt["config"]).replace(**given)
         cfg.validate()
         data = args.data
@@ -83,9 +81,7 @@ def _plan(args):
         return cfg, data
     if args.data is None:
         raise InputError("--data DIR is required (a `billow dataset` folder)")
-    if (out / "checkpoint.pt").exists():
-        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
-                         "or choose a new --out")
+    folder.refuse_existing(out)
     if "dim" not in given and args.preset is None:  # follow the data
         from ..train.data import PairedData
 
