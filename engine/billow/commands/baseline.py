@@ -19,7 +19,7 @@ from ..io.aliases import resolve
 from ..io.frame import STYLES, check_plausible, smoke_frame_grids, write_smoke_frame
 from ..io.regions import clip_regions, occupied_regions, use_regions
 from ..io.vdb import paste_volumes, write_vdb
-from ..metrics.sequences import layout, open_sequence, read_density_velocity
+from ..evaluation.sequences import layout, open_sequence, read_density_velocity
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
 
