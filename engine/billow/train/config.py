@@ -123,14 +123,8 @@ class RunConfig:
     def replace(self, **flat) -> RunConfig:
         """Set fields by name, whichever section holds them."""
         parts = {"model": self.model, "augment": self.augment, "train": self.train}
-        for key, value in flat.items():
-            for name, part in parts.items():
-                if key in {f.name for f in dataclasses.fields(part)}:
-                    parts[name] = dataclasses.replace(part, **{key: value})
-                    break
-            else:
-                raise KeyError(key)
-        return RunConfig(**parts)
+        values = plan.layered({k: type(v) for k, v in parts.items()}, flat)
+        return RunConfig(**{k: dataclasses.replace(v, **values[k]) for k, v in parts.items()})
 
     def validate(self) -> None:
         t = self.train
