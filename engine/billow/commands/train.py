@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -31,9 +32,8 @@ def add_config_arguments(p, skip=()) -> None:
 
 
 def explicit(args) -> dict:
-    from ..run.plan import explicit
-
-    return explicit(vars(args), _sections())
+    names = {f.name for cls in _sections() for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
 def add_parser(sub) -> None:
@@ -61,7 +61,6 @@ def add_parser(sub) -> None:
 
 
 def _plan(args):
-    from ..run import folder, plan
     from ..train.config import RunConfig, resolve
     from ..train.trainer import load_checkpoint
 
@@ -69,7 +68,10 @@ def _plan(args):
     given = explicit(args)
     if args.resume:
         ckpt = load_checkpoint(out)
-        plan.check_resume(given, RESUMABLE, args.preset)
+        bad = sorted(set(given) - RESUMABLE)
+        if bad or args.preset:
+            raise InputError(f"--resume keeps the run's config; cannot change "
+                             f"{', '.join(bad) or '--preset'}")
         cfg = RunConfig.from_dict(ckpt["config"]).replace(**given)
         cfg.validate()
         data = args.data
@@ -81,7 +83,9 @@ def _plan(args):
         return cfg, data
     if args.data is None:
         raise InputError("--data DIR is required (a `billow dataset` folder)")
-    folder.refuse_existing(out)
+    if (out / "checkpoint.pt").exists():
+        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
+                         "or choose a new --out")
     if "dim" not in given and args.preset is None:  # follow the data
         from ..train.data import PairedData
 

@@ -57,31 +57,41 @@ def add_parser(uv_sub) -> None:
     p.set_defaults(run=run)
 
 
+def _explicit(args, cls) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
 def _plan(args):
-    from ..run import folder, plan
     from ..uv.training import PRESETS, UVTrainConfig, load_checkpoint
 
     net_cls, train_cls = _sections()
-    given = plan.explicit(vars(args), (net_cls, train_cls))
+    net_given, train_given = _explicit(args, net_cls), _explicit(args, train_cls)
     out = Path(args.out)
     if args.resume:
         ckpt = load_checkpoint(out)
-        plan.check_resume(given, RESUMABLE, args.preset)  # network fields never resumable
-        train = dataclasses.replace(UVTrainConfig(**ckpt["train"]), **given)
+        bad = sorted((set(train_given) - RESUMABLE) | set(net_given))
+        if bad or args.preset:
+            raise InputError(f"--resume keeps the run's config; cannot change "
+                             f"{', '.join(bad) or '--preset'}")
+        train = dataclasses.replace(UVTrainConfig(**ckpt["train"]), **train_given)
         src = ckpt.get("data", {})
         data = {k: getattr(args, k) or src.get(k) for k in ("raw", "target", "rgb", "texture",
                                                             "mask")}
         frames = args.frames or ",".join(str(f) for f in src.get("frames", [])) or None
         return net_cls(**ckpt["net"]), train, data, frames
-    folder.refuse_existing(out)
+    if (out / "checkpoint.pt").exists():
+        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
+                         "or choose a new --out")
     missing = [f"--{k}" for k in ("raw", "target", "rgb", "texture") if not getattr(args, k)]
     if missing:
         raise InputError(f"{', '.join(missing)} required")
-    values = plan.layered({"net": net_cls, "train": train_cls},
-                          plan.preset(PRESETS, args.preset), given)
-    train = UVTrainConfig(**values["train"])
+    preset = PRESETS[args.preset] if args.preset else {}
+    net_fields = {f.name for f in dataclasses.fields(net_cls)}
+    train = UVTrainConfig(**{**{k: v for k, v in preset.items() if k not in net_fields},
+                             **train_given})
     train.validate()
-    net = net_cls(**values["net"])
+    net = net_cls(**{**{k: v for k, v in preset.items() if k in net_fields}, **net_given})
     data = {k: getattr(args, k) for k in ("raw", "target", "rgb", "texture", "mask")}
     return net, train, data, args.frames
 
