@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-CHANCE = 2 * math.log(2)
+from billow.run.gan import CHANCE
 
 
 def read_log(run: Path) -> list[dict]:

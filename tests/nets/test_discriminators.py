@@ -6,7 +6,7 @@ import pytest
 import torch
 from billow.nets import SpatialDiscriminator, TemporalDiscriminator
 from billow.ops import gaussian_blur
-from billow.train.losses import accuracy, discriminator_loss
+from billow.run.gan import accuracy, discriminator_loss
 
 
 @pytest.mark.parametrize("dim, norm", [(2, "sn"), (2, "bn"), (3, "sn")])

@@ -12,19 +12,6 @@ from billow.uv import losses as L
 from billow.uv.training import UVTrainConfig, effective_weights
 
 
-def test_adversarial_terms_apply_the_sigmoid_once():
-    real, fake = torch.tensor([1.5, -0.3]), torch.tensor([0.2, -2.0])
-    s = torch.sigmoid
-    want = (-torch.log(s(real))).mean() - torch.log(1 - s(fake)).mean()
-    assert torch.allclose(L.discriminator_loss(real, fake), want)
-    assert torch.allclose(L.generator_adversarial(fake), (-torch.log(s(fake))).mean())
-    z = torch.zeros(4)
-    assert math.isclose(float(L.discriminator_loss(z, z)), L.CHANCE, rel_tol=1e-6)
-    # a double sigmoid (the public code's bug) would give a different value
-    double = (-torch.log(s(s(real)))).mean() - torch.log(1 - s(s(fake))).mean()
-    assert not torch.allclose(L.discriminator_loss(real, fake), double)
-
-
 def test_supervised_l2_counts_only_the_target_silhouette():
     uv = torch.zeros(1, 2, 2, 2)
     target = torch.full((1, 2, 2, 2), 0.5)

@@ -11,7 +11,7 @@ from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..io import ReadOptions, SmokeFrame, Volume
 from ..io.frame import STYLES, write_smoke_frame
-from ..metrics.sequences import layout, open_sequence, read_density_velocity
+from ..evaluation.sequences import layout, open_sequence, read_density_velocity
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument, input_output_frames
 

@@ -14,9 +14,9 @@ from ..baselines import METHODS, WaveletConfig
 from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..io import ReadOptions
-from ..metrics.evaluate import EvalConfig, evaluate
-from ..metrics.report import markdown_table, write_report
-from ..metrics.sequences import eval_regions, layout, open_sequence
+from ..evaluation.evaluate import EvalConfig, evaluate
+from ..evaluation.report import markdown_table, write_report
+from ..evaluation.sequences import eval_regions, layout, open_sequence
 from ..progress import Progress
 from .common import add_frames_argument, add_progress_argument
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, MissingDependencyError, shorten
+from ..errors import InputError, shorten
+from ..run import onnx
 from .card import ModelCard
 from .config import PRECISIONS
 
@@ -23,31 +24,10 @@ class OnnxBackend:
 
     def __init__(self, path: Path, card: ModelCard, device: str = "cpu",
                  precision: str = "fp32", threads: int = 0):
-        try:
-            import onnxruntime as ort
-        except ImportError as e:
-            raise MissingDependencyError("onnxruntime is not installed: pip install "
-                                         "onnxruntime (or onnxruntime-gpu for CUDA)") from e
         if precision != "fp32":
             raise InputError(f"--precision {precision} is not supported by the onnxruntime "
                              "backend; use --backend torch --device cuda for fp16/bf16")
-        available = ort.get_available_providers()
-        if device == "cuda":
-            if "CUDAExecutionProvider" not in available:
-                raise InputError("--device cuda: onnxruntime has no CUDA provider here "
-                                 f"(available: {', '.join(available)}); install "
-                                 "onnxruntime-gpu on a machine with an NVIDIA GPU")
-            providers = ["CUDAExecutionProvider"]
-        else:
-            providers = ["CPUExecutionProvider"]
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as e:  # ORT raises its own exception types for corrupt files
-            raise InputError(f"{path}: cannot load ONNX model ({shorten(e)})") from e
+        self.session = onnx.session(path, device, threads)
         inp = self.session.get_inputs()[0]
         channels = inp.shape[1] if len(inp.shape) == 5 else None
         if len(inp.shape) != card.dim + 2:

@@ -9,7 +9,7 @@ from ..config import option
 PRECISIONS = ("fp32", "fp16", "bf16")
 
 
-@dataclass
+@dataclass(frozen=True)
 class UpresConfig:
     """How to upres. Every field is a `billow upres` flag."""
 

@@ -30,7 +30,7 @@ STYLES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReadOptions:
     """How to interpret a cache."""
 

@@ -10,7 +10,8 @@ Per frame (numpy or torch, `[x, y]` or `[x, y, z]`):
 - pictures: `slice_image`, `projection`, `signed_rgb`, `render`;
 - out-of-family failure modes (`artefacts`): `lattice_measure`, `high_band_energy`,
   `equivariance`, `brightness`, `brightness_ratio`.
-Whole sequences: `billow eval` (see `evaluate` and `report`).
+A leaf library: it imports no other billow layer above `ops`. Whole sequences and reports
+(`billow eval`) are `billow.evaluation`.
 """
 
 from .artefacts import (brightness, brightness_ratio, equivariance, high_band_energy,

@@ -8,10 +8,10 @@ from .generators import (
     FastGenerator,
     GeneratorConfig,
     PaperGenerator,
-    build_generator,
     count_parameters,
     generator_from_kwargs,
 )
+from .registry import build_generator
 from .reverse import ReversePass, conv_transpose
 
 __all__ = [

@@ -34,6 +34,7 @@ from torch import nn
 from ..config import option
 from ..ops import curl, interpolate_linear, interpolate_nearest
 from .fields import voxel_shuffle
+from .registry import GENERATORS, build_generator, register
 
 FACTOR = 4
 
@@ -45,7 +46,7 @@ class GeneratorConfig:
     generator: str = option("fast", "generator architecture: 'smooth' (low-res trunk, "
                             "resize-convolution up-sampling: no 4-voxel lattice), 'fast' "
                             "(low-res trunk, late sub-voxel shuffle) or 'paper' (App. A.1)",
-                            choices=("fast", "smooth", "paper"))
+                            choices=GENERATORS.keys())  # a live view of the one registry
     dim: int = option(3, "spatial dimensions of the data", choices=(2, 3))
     use_velocity: bool = option(True, "feed the low-res velocity to the generator (Sec. 3.3.3)")
     use_vorticity: bool = option(False, "also feed the vorticity, derived inside the network "
@@ -318,11 +319,7 @@ class SmoothGenerator(nn.Module):
         return chains
 
 
-GENERATORS = {"fast": FastGenerator, "smooth": SmoothGenerator, "paper": PaperGenerator}
-
-
-def build_generator(cfg: GeneratorConfig) -> nn.Module:
-    return GENERATORS[cfg.generator](cfg)
+register(fast=FastGenerator, smooth=SmoothGenerator, paper=PaperGenerator)
 
 
 def generator_from_kwargs(**fields) -> nn.Module:

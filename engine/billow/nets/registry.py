@@ -7,9 +7,10 @@ A card is data, never code. Its `torch` entry names a factory and the architectu
 
 `module` is only compared with the names in `FACTORIES` (nothing from a card is imported), and
 `kwargs` must be fields of `GeneratorConfig` with values of the field's type, its `generator`
-one of `architectures()`. The architectures are the choices of `GeneratorConfig.generator`:
-a new generator registers itself by adding its name there (and to `build_generator`), as it
-must anyway to be trained, so the allow-list can never lag behind the code.
+one of `architectures()`. `GENERATORS` is the one registry, architecture name -> class: a new
+generator is added with `register(name=Class)` beside its class (`billow.nets.generators`), and
+`GeneratorConfig.generator`'s choices, the cards' allow-list, `build_generator` and training
+all read it, so none of them can lag behind the code.
 """
 
 from __future__ import annotations
@@ -22,17 +23,40 @@ from ..errors import InputError
 # card spelling -> what it builds; the spelling `billow export` writes into every card
 FACTORIES = ("billow.nets.generators:generator_from_kwargs",)
 
+GENERATORS: dict[str, type] = {}  # architecture name -> generator class, in registration order
+
+
+def register(**classes: type) -> None:
+    """Add generator classes under their architecture names (each taking a GeneratorConfig)."""
+    for name, cls in classes.items():
+        if name in GENERATORS and GENERATORS[name] is not cls:
+            raise ValueError(f"generator architecture {name!r} is registered twice")
+        GENERATORS[name] = cls
+
 
 def _config_class():
-    from .generators import GeneratorConfig
+    from .generators import GeneratorConfig  # registers billow's generators
 
     return GeneratorConfig
 
 
 def architectures() -> tuple[str, ...]:
     """Names of billow's generator architectures (the registry)."""
-    field = {f.name: f for f in dataclasses.fields(_config_class())}["generator"]
-    return tuple(field.metadata.get("choices") or (field.default,))
+    _config_class()
+    return tuple(GENERATORS)
+
+
+def generator_class(name: str) -> type:
+    """The generator class registered as `name`, or one line naming the architectures."""
+    if name not in architectures():
+        raise InputError(f"generator '{name}' is not one of billow's architectures "
+                         f"({', '.join(GENERATORS)})")
+    return GENERATORS[name]
+
+
+def build_generator(cfg):
+    """The untrained generator `cfg` (a GeneratorConfig) describes, by its architecture name."""
+    return generator_class(cfg.generator)(cfg)
 
 
 def _check_value(name: str, value, annotation, where: str) -> None:
@@ -73,8 +97,6 @@ def generator_config(kwargs, where: str):
 def build_from_card(spec, where: str):
     """The untrained torch network of a card's `torch` entry (weights are loaded by the
     caller), refusing anything but billow's own architectures."""
-    from .generators import build_generator
-
     if not isinstance(spec, dict):
         raise InputError(f"{where}: the card's 'torch' entry must be an object")
     factory = spec.get("module")

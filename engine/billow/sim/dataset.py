@@ -58,7 +58,7 @@ LR_SIM_ARRAYS = ("lr_sim_density", "lr_sim_velocity")
 LR_BOX_ARRAYS = ("lr_box_density", "lr_box_velocity")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DatasetConfig:
     sims: int = 20
     res: int = 128

@@ -38,7 +38,7 @@ from .scenes import Scene
 from .solver import Solver, SolverConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class SimSettings:
     """Everything that determines the frames of a run (not how many are written)."""
 

@@ -1,8 +1,9 @@
 """Typed training configuration and its presets (STYLE.md rule 5).
 
 A run is configured by three frozen dataclasses: `GeneratorConfig` (beside the generators),
-`AugmentConfig` (beside the augmentation) and `TrainConfig` (here). Resolution order: field
-defaults, then the preset, then explicit command-line flags. The resolved `RunConfig` is saved
+`AugmentConfig` (beside the augmentation) and `TrainConfig` (here, on the fields every run has:
+`billow.run.config`). Resolution order: field defaults, then the preset (`billow.run.plan`),
+then explicit command-line flags. The resolved `RunConfig` is saved
 as `config.json` in every run folder and printed by `--dry-run`.
 """
 
@@ -14,24 +15,29 @@ import json
 from ..config import option
 from ..errors import InputError
 from ..nets.generators import GeneratorConfig
+from ..run import plan
+from ..run.config import RunSettings, defaults
 from .augment import AugmentConfig
+
+PRESETS = plan.SMOKE_PRESETS
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+@defaults(iterations=40000, batch=16, lr=2e-4, checkpoint_every=1000, threads=0, help={
+    "iterations": "training iterations (each runs k_ds, k_dt, k_g updates)",
+    "batch": "tiles per mini batch", "lr": "Adam learning rate of the generator",
+    "threads": "CPU threads for torch (0: torch's default); 1 is often fastest for small "
+               "tiles on a busy machine"})
+class TrainConfig(RunSettings):
     """Training loop (dissertation Alg. 1, Sec. 3.3, App. A.2)."""
 
-    iterations: int = option(40000, "training iterations (each runs k_ds, k_dt, k_g updates)")
     time_limit: float = option(0.0, "stop once training has run this many minutes of wall "
                                "time (0: no limit), checkpointing at the stop; for budgets on "
                                "a farm and equal-time comparisons")
-    batch: int = option(16, "tiles per mini batch")
     tile: int = option(16, "tile size in low-res cells (high-res: 4x); divisible by 2")
     context: int = option(2, "low-res cells of real data around each tile for the advection "
                           "layer (must exceed the largest velocity in low-res cells/frame)")
-    lr: float = option(2e-4, "Adam learning rate of the generator")
     d_lr_scale: float = option(1.0, "discriminator learning rate = lr x this")
-    beta1: float = option(0.5, "Adam beta1")
     lr_decay: bool = option(True, "decay every optimiser's learning rate linearly to 1/20 over "
                             "the second half of training")
     k_ds: int = option(2, "D_s updates per iteration")
@@ -61,22 +67,15 @@ class TrainConfig:
     rr_weights: str = option("", "per-layer reverse-pass weights lambda_m (comma-separated, "
                              "one per generator convolution, times --rr-lambda; default all 1)")
     val_fraction: float = option(0.2, "fraction of SIMULATIONS held out for validation")
-    seed: int = option(0, "random seed (runs are deterministic on CPU for a seed)")
-    log_every: int = option(50, "log losses every N iterations")
     val_every: int = option(500, "validation L1 every N iterations (0: never)")
     val_batches: int = option(2, "validation mini batches")
     sample_every: int = option(1000, "save sample slices every N iterations (0: never)")
-    checkpoint_every: int = option(1000, "write the checkpoint every N iterations")
     keep_every: int = option(0, "also keep checkpoint.ITERATION.pt every N iterations, to pick "
                              "the best iteration on validation data afterwards (0: never)")
     chance_window: int = option(500, "warn when a discriminator sits at chance (2 ln 2) for "
                                 "this many iterations")
     device: str = option("auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
-    threads: int = option(0, "CPU threads for torch (0: torch's default); 1 is often fastest "
-                          "for small tiles on a busy machine")
     amp: bool = option(True, "bfloat16 mixed precision on CUDA (ignored on CPU)")
-    tensorboard: str = option("auto", "TensorBoard logging: auto (if installed), on, off",
-                              choices=("auto", "on", "off"))
 
     def rr_layer_weights(self) -> list[float] | None:
         if not str(self.rr_weights).strip():
@@ -124,14 +123,8 @@ class RunConfig:
     def replace(self, **flat) -> RunConfig:
         """Set fields by name, whichever section holds them."""
         parts = {"model": self.model, "augment": self.augment, "train": self.train}
-        for key, value in flat.items():
-            for name, part in parts.items():
-                if key in {f.name for f in dataclasses.fields(part)}:
-                    parts[name] = dataclasses.replace(part, **{key: value})
-                    break
-            else:
-                raise KeyError(key)
-        return RunConfig(**parts)
+        values = plan.layered({k: type(v) for k, v in parts.items()}, flat)
+        return RunConfig(**{k: dataclasses.replace(v, **values[k]) for k, v in parts.items()})
 
     def validate(self) -> None:
         t = self.train
@@ -153,51 +146,9 @@ class RunConfig:
         self.train.feature_weights()
 
 
-# Per-element feature weights equivalent to the paper's (App. A.2: -1e-5 for all layers in 2D,
-# -1e-6/3 in 3D, on sum/2 over a sample's activations of D_s layers with 64^D tiles), converted
-# with losses.paper_lambda_f: layer sizes 32^D x 32, 16^D x 64, 8^D x 128, 8^D x 256.
-PAPER_LAMBDA_F_2D = "-0.16384,-0.08192,-0.04096,-0.08192"
-PAPER_LAMBDA_F_3D = "-0.174763,-0.043691,-0.010923,-0.021845"
-
-PRESETS: dict[str, dict] = {
-    # App. A.2 standard 2D model: 40k iterations, batch 16, 16^2 -> 64^2 tiles, 2/2/2 updates
-    "paper-2d": {"generator": "paper", "dim": 2, "iterations": 40000, "batch": 16, "tile": 16,
-                 "k_ds": 2, "k_dt": 2, "k_g": 2, "d_norm": "bn",
-                 "lambda_f": PAPER_LAMBDA_F_2D},
-    # App. A.2 standard 3D model: 7k iterations, batch 1, 16^3 -> 64^3 tiles, 16/16/16 updates
-    "paper-3d": {"generator": "paper", "dim": 3, "iterations": 7000, "batch": 1, "tile": 16,
-                 "k_ds": 16, "k_dt": 16, "k_g": 16, "d_norm": "bn",
-                 "lambda_f": PAPER_LAMBDA_F_3D},
-    # shipped models: low-res trunk generator, spectral-norm discriminators, faster D (TTUR)
-    "fast-2d": {"generator": "fast", "dim": 2, "iterations": 40000, "batch": 16, "tile": 16,
-                "k_ds": 1, "k_dt": 1, "k_g": 1, "d_norm": "sn", "d_lr_scale": 2.0,
-                "lambda_f": PAPER_LAMBDA_F_2D},
-    "fast-3d": {"generator": "fast", "dim": 3, "iterations": 20000, "batch": 4, "tile": 16,
-                "k_ds": 1, "k_dt": 1, "k_g": 1, "d_norm": "sn", "d_lr_scale": 2.0,
-                "lambda_f": PAPER_LAMBDA_F_3D},
-    # the shipped 3D model since issue 17: resize-convolution up-sampling (no lattice),
-    # whole-frame normalisation (any density amplitude and speed), both low-res derivations
-    "smooth-3d": {"generator": "smooth", "dim": 3, "width": 32, "blocks": 3,
-                  "mid_channels": 16, "fine_channels": 8, "normalise": "frame",
-                  "iterations": 100000, "batch": 4, "tile": 8, "k_ds": 1, "k_dt": 1, "k_g": 1,
-                  "d_norm": "sn", "d_lr_scale": 2.0, "lambda_f": "0", "box_input": 0.5,
-                  "loss_scale": "tile"},
-    # a few minutes on a laptop CPU: small trunk, small tiles
-    "cpu-small": {"generator": "fast", "dim": 2, "width": 32, "blocks": 2, "mid_channels": 8,
-                  "iterations": 2000, "batch": 8, "tile": 8, "k_ds": 1, "k_dt": 1, "k_g": 1,
-                  "d_norm": "sn", "d_lr_scale": 2.0, "lambda_f": "-0.05", "log_every": 20,
-                  "val_every": 200, "sample_every": 500, "checkpoint_every": 200,
-                  "chance_window": 300},
-}
-
-
 def resolve(preset: str | None = None, **overrides) -> RunConfig:
     """Defaults <- preset <- overrides (None values are ignored)."""
-    cfg = RunConfig()
-    if preset is not None:
-        if preset not in PRESETS:
-            raise InputError(f"--preset {preset!r}: choose one of {', '.join(PRESETS)}")
-        cfg = cfg.replace(**PRESETS[preset])
+    cfg = RunConfig().replace(**plan.preset(PRESETS, preset))
     cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     return cfg

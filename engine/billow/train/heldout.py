@@ -2,9 +2,10 @@
 
 `billow eval` measures VDB sequences as users have them; experiments (ablations, training
 curves) need the same metrics on many models quickly, without a VDB round trip. This module runs
-each model on whole held-out frames and computes the metrics of `billow.metrics` with the same
-conventions as `billow eval` (temporal residual with the upsampled input velocity, spectra
-averaged over frames, ratios against the reference's own values).
+each model on whole held-out frames and feeds them to the accumulator `billow eval` uses
+(`billow.evaluation.MetricAccumulator`: temporal residual with the upsampled input velocity,
+spectra averaged over frames, ratios against the reference's own values), so both report the
+same metrics computed the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import numpy as np
 import torch
 
 from ..ops import upsample_velocity
-from ..metrics.fields import l1, mass_ratio, psnr
-from ..metrics.spectrum import detail_log_ratio, radial_spectrum, spectrum_error
-from ..metrics.temporal import coherence, high_pass
+from ..evaluation.accumulator import MetricAccumulator
 from .data import PairedData
 
 REFERENCE = "reference"
@@ -90,45 +89,23 @@ def evaluate(methods: dict[str, Method], data_dir: str | Path, sims: list[str] |
     f = data.factor
     sims = sorted(data.sims) if sims is None else sims
     names = [*methods, REFERENCE]
-    per: dict[str, dict[str, list[float]]] = {n: {} for n in names}
-    spectra: dict[str, object] = {}
+    acc = MetricAccumulator(names, f, REFERENCE, mean_density=True)
     kept: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def add(name, key, value):
-        per[name].setdefault(key, []).append(float(value))
-
     for sid in sims:
         x, ref, v_lr = _frames(data.load(sid), frames, data.dim)
         outs = {name: m(x) for name, m in methods.items()}
         outs[REFERENCE] = ref
-        for name, y in outs.items():
-            hp_prev = None
-            for t in range(len(y)):
-                if name != REFERENCE:
-                    add(name, "l1", l1(y[t], ref[t]))
-                    add(name, "psnr", psnr(y[t], ref[t]))
-                add(name, "mass_ratio", mass_ratio(y[t], x[t, 0], f))
-                add(name, "mean_density", y[t].mean())
-                s = radial_spectrum(y[t])
-                spectra[name] = s if name not in spectra else spectra[name] + s
-                if t > 0:
-                    values, hp_prev = coherence(y[t - 1], y[t], upsample_velocity(v_lr[t - 1], f),
-                                                f, hp_previous=hp_prev)
-                    for key, value in values.items():
-                        add(name, key, value)
-                else:
-                    hp_prev = high_pass(y[t], f)
-            if keep is not None and keep[0] == sid:
-                kept[name] = (y[keep[1]].clone(), y[keep[1] + 1].clone())
-    summary = {n: {k: float(np.nanmean(v)) for k, v in per[n].items()} for n in names}
-    ref_s, ref = spectra[REFERENCE], summary[REFERENCE]
-    for n in names:
-        s = summary[n]
-        s["spectrum_error"] = spectrum_error(spectra[n], ref_s, f)
-        s["detail_log_ratio"] = detail_log_ratio(spectra[n], ref_s, f)
-        s["density_ratio"] = s["mean_density"] / ref["mean_density"]
-        for key in ("residual", "flicker"):
-            s[key + "_ratio"] = s[key] / ref[key] if ref.get(key) else math.nan
+        acc.start_sequence()  # no temporal metrics across simulations
+        for t in range(len(ref)):
+            acc.add(x[t, 0], {name: y[t] for name, y in outs.items()},
+                    upsample_velocity(v_lr[t], f))
+            acc.end_frame(float(ref[t].numel()))
+        if keep is not None and keep[0] == sid:
+            kept = {name: (y[keep[1]].clone(), y[keep[1] + 1].clone())
+                    for name, y in outs.items()}
+    summary = acc.summary()
+    for s in summary.values():
+        s["density_ratio"] = s["mean_density"] / summary[REFERENCE]["mean_density"]
     return {"summary": summary, "kept": kept}
 
 
@@ -147,8 +124,8 @@ def derivative_figure(kept: dict[str, tuple[torch.Tensor, torch.Tensor]], path: 
                       title: str = "") -> Path:
     """Fig. 3.2: each method's frame (top) and its time derivative y^{t+1} - y^t (bottom), the
     derivative on one colour scale for all methods so their noise is comparable."""
+    from ..evaluation.report import pyplot
     from ..metrics.render import signed_rgb
-    from ..metrics.report import pyplot
 
     plt = pyplot()
     names = list(kept)

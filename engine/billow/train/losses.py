@@ -1,8 +1,6 @@
-"""Loss terms of tempoGAN (dissertation Eq. 3.1-3.8).
-
-Discriminators output logits; the sigmoid cross-entropy of Eq. 3.1/3.2 is computed with
-`binary_cross_entropy_with_logits` (same value, numerically stable). At chance a discriminator's
-loss is 2 ln 2 (ln 2 per class).
+"""Loss terms of tempoGAN (dissertation Eq. 3.1-3.8) and the generator's total loss (Eq. 3.8,
+`generator_loss`). The adversarial cross-entropies of Eq. 3.1/3.2 are the GAN loss core both
+products share (`billow.run.gan`).
 
 The temporal modes share one signature: `mode(fake3, real3, lr3, d_t)` with
 fake3 / real3 = high-res frames (t-1, t, t+1) each `(N, 1, *S)` with context padding,
@@ -12,25 +10,11 @@ lr3 = low-res frames `(N, 1 + D, *s)` (density, velocity) with context padding, 
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from ..nets.advection import AdvectionLayer, crop
-
-CHANCE = 2.0 * math.log(2.0)
-
-
-def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
-    """Eq. 3.1: E[-log D(y)] + E[-log(1 - D(G(x)))]."""
-    return (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
-            + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
-
-
-def generator_adversarial(logit_fake: torch.Tensor) -> torch.Tensor:
-    """Eq. 3.2 (non-saturating): E[-log D(G(x))]."""
-    return F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
+from ..run.gan import discriminator_loss, generator_adversarial
 
 
 def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -56,9 +40,28 @@ def paper_lambda_f(lam: float, layer_elements: int) -> float:
     return lam * layer_elements / 2.0
 
 
-def accuracy(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> tuple[float, float]:
-    """Fraction of real samples called real and generated samples called generated."""
-    return float((logit_real > 0).float().mean()), float((logit_fake < 0).float().mean())
+def generator_loss(fake: torch.Tensor, real: torch.Tensor, logit_fake: torch.Tensor, *,
+                   lambda_l1: float, lambda_ds: float, feats_fake=None, feats_real=None,
+                   lambda_f=(), temporal: torch.Tensor | None = None,
+                   reverse_pass: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Eq. 3.8, G's total loss: lambda_L1 ||G(x) - y||_1 (per element) + lambda_ds times the
+    adversarial term of D_s (Eq. 3.2) + the temporal term (the temporal mode's generator
+    loss, weighted by lambda_dt inside the mode) + the feature-space terms (Eq. 3.7, given D_s's
+    features of real tiles) + the reverse-pass regulariser (ch. 4), each where given.
+
+    `fake`/`real`: generated and reference tiles in loss units; `logit_fake`: D_s on `fake`.
+    Returns (total, {"g_ds", "g_l1", "g_feat", "g_t", "g_rr": weighted term}) with the terms
+    present; the total is their sum in that order (float32 even under mixed precision)."""
+    terms = {"g_ds": lambda_ds * generator_adversarial(logit_fake.float()),
+             "g_l1": lambda_l1 * l1_loss(fake.float(), real.float())}
+    if feats_real is not None:
+        terms["g_feat"] = feature_loss(feats_fake, feats_real, lambda_f)
+    if temporal is not None:
+        terms["g_t"] = temporal
+    if reverse_pass is not None:
+        terms["g_rr"] = reverse_pass
+    return sum(terms.values()), terms
 
 
 class TemporalMode:

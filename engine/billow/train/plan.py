@@ -2,10 +2,9 @@
 <- explicit settings), a resumed one (its checkpoint's config; only `RESUMABLE` fields may
 change), or a fine-tuning run from a trained or exported model (dissertation ch. 4).
 
-`billow train` and `billow finetune` are thin adapters over these functions.
-Note for the run-machinery merge (issue 19, item 1): this is the smoke side's preset/resume
-planning; `billow.uv.plan` is the UV side's. When both trainers share one run home, the
-resume rule (checkpoint config + RESUMABLE overrides) belongs there once.
+`billow train` and `billow finetune` are thin adapters over these functions. The rules both
+trainers share (the presets, the resume rule, never overwriting a run) are `billow.run.plan`'s
+and `billow.run.folder`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from ..run import folder, plan
 
 RESUMABLE = {"iterations", "time_limit", "log_every", "val_every", "val_batches", "sample_every",
              "checkpoint_every", "keep_every", "chance_window", "device", "threads", "amp",
@@ -44,10 +44,7 @@ def plan_run(out, data: str | None, preset: str | None, given: dict, resume: boo
     out = Path(out)
     if resume:
         ckpt = load_checkpoint(out)
-        bad = sorted(set(given) - RESUMABLE)
-        if bad or preset:
-            raise InputError(f"--resume keeps the run's config; cannot change "
-                             f"{', '.join(bad) or '--preset'}")
+        plan.check_resume(given, RESUMABLE, preset)
         cfg = RunConfig.from_dict(ckpt["config"]).replace(**given)
         cfg.validate()
         if data is None:
@@ -58,9 +55,7 @@ def plan_run(out, data: str | None, preset: str | None, given: dict, resume: boo
         return cfg, data
     if data is None:
         raise InputError("--data DIR is required (a `billow dataset` folder)")
-    if (out / "checkpoint.pt").exists():
-        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
-                         "or choose a new --out")
+    folder.refuse_existing(out)
     given = dict(given)
     if "dim" not in given and preset is None:  # follow the data
         from .data import PairedData

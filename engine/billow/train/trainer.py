@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import pickle
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-from ..errors import InputError, MissingDependencyError, OutputError
-from ..io.atomic import atomic_path
+from ..errors import InputError
 from ..nets import (
     AdvectionLayer,
     ReversePass,
@@ -36,32 +32,15 @@ from ..nets import (
     crop,
 )
 from ..progress import Progress
+from ..run import folder, loop
+from ..run.gan import CHANCE, accuracy, discriminator_loss
+from ..run.logs import RunLog
 from .augment import AugmentConfig
 from .config import RunConfig
 from .data import PairedData, TileSampler
-from .losses import (
-    CHANCE,
-    accuracy,
-    discriminator_loss,
-    feature_loss,
-    generator_adversarial,
-    l1_loss,
-    temporal_mode,
-)
+from .losses import generator_loss, l1_loss, temporal_mode
 
-CHECKPOINT = "checkpoint.pt"
-
-
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
-
-
-def _distributed() -> tuple[int, int, int]:
-    """(rank, world size, local rank) under torchrun, (0, 1, 0) otherwise."""
-    return (int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
-            int(os.environ.get("LOCAL_RANK", "0")))
+CHECKPOINT_FORMAT = "billow-checkpoint/1"
 
 
 class Trainer:
@@ -74,14 +53,10 @@ class Trainer:
         if self.data.dim != cfg.model.dim:
             raise InputError(f"{self.data.root}: data is {self.data.dim}D but --dim is "
                              f"{cfg.model.dim}")
-        self.rank, self.world, local = _distributed()
-        if t.device == "cuda" and not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA device available")
-        use_cuda = t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available())
-        self.device = torch.device(f"cuda:{local}" if use_cuda else "cpu")
+        self.rank, self.world, local = loop.distributed()
+        self.device = loop.select_device(t.device, local)
+        use_cuda = self.device.type == "cuda"
         self.amp = use_cuda and t.amp
-        if use_cuda:
-            torch.cuda.set_device(self.device)
         if self.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
         torch.manual_seed(t.seed)
@@ -114,10 +89,8 @@ class Trainer:
 
             ids = [self.device.index] if use_cuda else None
             self.models = {k: DDP(m, device_ids=ids) for k, m in self.nets.items()}
-        betas = (t.beta1, 0.999)
-        self.optims = {k: torch.optim.Adam(m.parameters(), lr=t.lr * (1 if k == "G" else
-                                           t.d_lr_scale), betas=betas)
-                       for k, m in self.nets.items()}
+        self.optims = loop.adam(self.nets, t.lr, t.beta1,
+                                scale={"D_s": t.d_lr_scale, "D_t": t.d_lr_scale})
         half = t.iterations / 2
 
         def decay(it: int) -> float:  # 1 for the first half, then linear to 1/20
@@ -132,8 +105,7 @@ class Trainer:
         self.chance = {"D_s": 0, "D_t": 0}
         self.warnings: list[str] = []
         self.margin = t.context * self.data.factor
-        self._writer = None
-        self._log_file = None
+        self._logs = RunLog(self.out, t.tensorboard, "iteration")
         self._progress = None
 
     # ----------------------------------------------------------------- steps of Alg. 1
@@ -217,19 +189,20 @@ class Trainer:
             real = crop(hr[:, 1], self.margin) * s
             lr_core = crop(lr[:, 1, :1], t.context) * s
             logit, feats_fake = self.models["D_s"](lr_core, fake)
-            terms = {"g_ds": t.lambda_ds * generator_adversarial(logit.float()),
-                     "g_l1": t.lambda_l1 * l1_loss(fake.float(), real.float())}
             weights = t.feature_weights()
+            feats_real = None
             if any(weights):
                 with torch.no_grad():
                     _, feats_real = self.models["D_s"](lr_core, real)
-                terms["g_feat"] = feature_loss(feats_fake, feats_real, weights)
+            temporal = None
             if self.temporal.uses_frames:
-                terms["g_t"] = self.temporal.generator_loss(
+                temporal = self.temporal.generator_loss(
                     [f * s for f in fake3], [hr[:, i] * s for i in range(3)],
                     [lr[:, i] for i in range(3)], self.models.get("D_t"))
-            if self.rr is not None:
-                terms["g_rr"] = self.rr.loss()
+            total, terms = generator_loss(
+                fake, real, logit, lambda_l1=t.lambda_l1, lambda_ds=t.lambda_ds,
+                feats_fake=feats_fake, feats_real=feats_real, lambda_f=weights,
+                temporal=temporal, reverse_pass=self.rr.loss() if self.rr else None)
         out = {k: float(v.detach()) for k, v in terms.items()}
         if health:  # gradient each term sends into G's output (Alg. 1 health check)
             outs = [f for f in fakes]
@@ -239,7 +212,6 @@ class Trainer:
                 grads = torch.autograd.grad(v, outs, retain_graph=True, allow_unused=True)
                 sq = sum(float(g.float().pow(2).sum()) for g in grads if g is not None)
                 out[f"grad_{k}"] = sq ** 0.5
-        total = sum(terms.values())
         self._update("G", total)
         out["g_total"] = float(total.detach())
         if isinstance(self.temporal.advection, AdvectionLayer) and self.temporal.uses_frames:
@@ -247,10 +219,7 @@ class Trainer:
         return out
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optims[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loop.update(self.optims[name], loss)
 
     def step(self, health: bool = False) -> dict:
         """One iteration of Alg. 1; returns the mean of each logged quantity."""
@@ -321,29 +290,8 @@ class Trainer:
         if self._progress is not None:
             self._progress.message(text)
 
-    def _open_logs(self) -> None:
-        if self.rank != 0:
-            return
-        self._log_file = open(self.out / "log.jsonl", "a")  # noqa: SIM115 - closed by train()
-        mode = self.cfg.train.tensorboard
-        if mode == "off":
-            return
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as e:
-            if mode == "on":
-                raise MissingDependencyError("--tensorboard on: install the `train` extra "
-                                             "(pip install 'billow[train]')") from e
-            return
-        self._writer = SummaryWriter(str(self.out / "tensorboard"))
-
     def _log(self, scalars: dict) -> None:
-        if self._log_file is not None:
-            self._log_file.write(json.dumps({"iteration": self.iteration, **scalars}) + "\n")
-            self._log_file.flush()
-        if self._writer is not None:
-            for k, v in scalars.items():
-                self._writer.add_scalar(k, v, self.iteration)
+        self._logs.write(self.iteration, scalars)
 
     @torch.no_grad()
     def save_samples(self) -> Path:
@@ -374,29 +322,28 @@ class Trainer:
         path = self.out / "samples" / f"iter_{self.iteration:07d}.png"
         path.parent.mkdir(exist_ok=True)
         fig.savefig(path, dpi=80)
-        if self._writer is not None:
+        if self._logs.writer is not None:
             fig.canvas.draw()
-            self._writer.add_figure("samples", fig, self.iteration)
+            self._logs.writer.add_figure("samples", fig, self.iteration)
         plt.close(fig)
         return path
 
     # ----------------------------------------------------------------- checkpoints
     def state(self) -> dict:
-        return {"format": "billow-checkpoint/1", "iteration": self.iteration,
-                "wall_time": self.wall_time, "hardware": hardware(),
+        return {"format": CHECKPOINT_FORMAT, "iteration": self.iteration,
+                "wall_time": self.wall_time, "hardware": folder.hardware(),
                 "config": self.cfg.to_dict(),
                 "train_ids": self.train_ids, "val_ids": self.val_ids,
                 "models": {k: m.state_dict() for k, m in self.nets.items()},
                 "optims": {k: o.state_dict() for k, o in self.optims.items()},
                 "scheds": {k: s.state_dict() for k, s in self.scheds.items()},
-                "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
+                "rng": folder.rng_state(self.gen),
                 "chance": dict(self.chance)}
 
     def save(self, path: str | Path | None = None) -> Path:
-        path = Path(path) if path else self.out / CHECKPOINT
+        path = Path(path) if path else self.out / folder.CHECKPOINT
         if self.rank == 0:
-            with atomic_path(path) as tmp:
-                torch.save(self.state(), tmp)
+            folder.save_checkpoint(self.state(), path)
         return path
 
     def load(self, path: str | Path, weights_only_models: bool = False) -> None:
@@ -414,8 +361,7 @@ class Trainer:
             s.load_state_dict(ckpt["scheds"][k])
         self.iteration = int(ckpt["iteration"])
         self.wall_time = float(ckpt["wall_time"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        self.gen.set_state(ckpt["rng"]["sampler"])
+        folder.restore_rng(ckpt["rng"], self.gen)
         if self.rank:  # the checkpoint holds rank 0's draws; other ranks must differ from it
             self.gen.manual_seed(self.cfg.train.seed + 1000 * self.rank + self.iteration)
         self.chance.update(ckpt.get("chance", {}))
@@ -424,42 +370,21 @@ class Trainer:
     def write_run_files(self) -> None:
         if self.rank != 0:
             return
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"{self.out}: cannot create run folder ({e.strerror})") from e
-        with atomic_path(self.out / "config.json") as tmp:
-            Path(tmp).write_text(self.cfg.to_json() + "\n")
         split = {"data": self.data.describe(), "train": self.train_ids, "val": self.val_ids}
-        with atomic_path(self.out / "split.json") as tmp:
-            Path(tmp).write_text(json.dumps(split, indent=1) + "\n")
-
-    @contextlib.contextmanager
-    def _runtime(self):
-        """Thread count and deterministic kernels for the duration of training only (both
-        are process-wide torch settings)."""
-        threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-        warn = torch.is_deterministic_algorithms_warn_only_enabled()
-        if self.cfg.train.threads > 0:
-            torch.set_num_threads(self.cfg.train.threads)
-        if self.device.type == "cpu":
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-            torch.use_deterministic_algorithms(det, warn_only=warn)
+        folder.create(self.out, {"config.json": self.cfg.to_json() + "\n",
+                                 "split.json": json.dumps(split, indent=1) + "\n"})
 
     def train(self, until: int | None = None) -> dict:
         """Run to `until` (default: the configured iterations); checkpoints on the way."""
-        with self._runtime():
+        with loop.runtime(self.cfg.train.threads, self.device.type == "cpu"):
             return self._train(until)
 
     def _train(self, until: int | None) -> dict:
         t = self.cfg.train
         until = t.iterations if until is None else min(until, t.iterations)
         self.write_run_files()
-        self._open_logs()
+        if self.rank == 0:
+            self._logs.open()
         self._progress = None
         last: dict = {}
         intervals = max(1, -(-(until - self.iteration) // t.log_every))
@@ -504,30 +429,10 @@ class Trainer:
                     p.message(f"time limit of {t.time_limit:g} min reached at iteration {it}")
                     break
         self._progress = None
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._logs.close()
         return last
 
 
-def load_checkpoint(path: str | Path, fmt: str = "billow-checkpoint/1",
-                    train_command: str = "billow train") -> dict:
-    """A run folder's (or a file's) checkpoint, loaded with `weights_only` (no code runs), or
-    one line naming the file and what to do; `fmt` is the checkpoint format expected."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise InputError(f"{path}: no checkpoint (train a model with `{train_command}` first)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError,
-            AttributeError) as e:  # corrupt file, or objects that weights_only refuses
-        raise InputError(f"{path}: not a loadable billow checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:120]})") from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
-        raise InputError(f"{path}: not a {fmt} checkpoint (from `{train_command}`)")
-    return ckpt
+def load_checkpoint(path: str | Path) -> dict:
+    """A `billow train` run folder's (or a file's) checkpoint (`billow.run.folder`)."""
+    return folder.load_checkpoint(path, CHECKPOINT_FORMAT, "billow train")

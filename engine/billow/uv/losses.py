@@ -5,8 +5,9 @@ Shapes: UV maps `(N, 2, H, W)`, masks and foreground probabilities `(N, 1, H, W)
 logits `(N,)`. Every term is a per-element mean, so a weight means the same for any batch or
 crop size.
 
-The adversarial terms take logits and apply the sigmoid once, inside
-`binary_cross_entropy_with_logits` (the public code put a sigmoid in the network AND in the
+The adversarial terms (L_s^uv Eq. 5.13, L_t^uv Eq. 5.15, L_t^img Eq. 5.17 and their
+discriminators' losses) are the GAN loss core both products share, `billow.run.gan`: it takes
+logits and applies the sigmoid once (the public code put a sigmoid in the network AND in the
 loss). At chance a discriminator's loss is 2 ln 2.
 
 What the discriminators see: a UV frame masked by its silhouette, `uv * mask` for P^f and
@@ -16,35 +17,10 @@ its gradient reaches G's class logits.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from . import atlas
-
-CHANCE = 2.0 * math.log(2.0)
-
-
-def bce_real(logit: torch.Tensor) -> torch.Tensor:
-    """-log D(x) with D = sigmoid(logit), applied once."""
-    return F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
-
-
-def bce_fake(logit: torch.Tensor) -> torch.Tensor:
-    """-log(1 - D(x))."""
-    return F.binary_cross_entropy_with_logits(logit, torch.zeros_like(logit))
-
-
-def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
-    """L_D of Eq. 5.13, 5.15 and 5.17: -log D(real) - log(1 - D(G(...)))."""
-    return bce_real(logit_real) + bce_fake(logit_fake)
-
-
-def generator_adversarial(logit_fake: torch.Tensor) -> torch.Tensor:
-    """L_s^uv (Eq. 5.13), L_t^uv (Eq. 5.15), L_t^img (Eq. 5.17): -log D(G(...))."""
-    return bce_real(logit_fake)
-
 
 def supervised_l2(uv: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Eq. 5.12: ||G(P^r) - P^f||^2 over the target silhouette (P^f has no UVs elsewhere;
@@ -82,11 +58,6 @@ def smoothing(uv3: list[torch.Tensor]) -> torch.Tensor:
 def image_l2(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Eq. 5.16: L_s^img = ||I_g - I||^2 with I_g = W(T_o, w_I(G(P^r))), per element."""
     return F.mse_loss(image, reference)
-
-
-def accuracy(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> tuple[float, float]:
-    """Fraction of real samples called real and of generated samples called generated."""
-    return float((logit_real > 0).float().mean()), float((logit_fake < 0).float().mean())
 
 
 class ClipGrad(torch.autograd.Function):

@@ -22,21 +22,20 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .._version import __version__
-from ..errors import InputError, MissingDependencyError
+from ..errors import InputError
 from ..infer.card import FORMAT as CARD_FORMAT
 from ..infer.card import read_card
 from ..io.atomic import atomic_path
+from ..run import onnx
 from . import nets
 
 KIND = "uv"
-OPSET = 17
 INPUT, OUTPUTS = "raw", ("uv", "logits")
 
 
@@ -53,10 +52,11 @@ class UVModel:
 
     # -------------------------------------------------------------------- loading
     @classmethod
-    def load(cls, path, threads: int = 1) -> UVModel:
+    def load(cls, path, threads: int = 1, device: str = "cpu") -> UVModel:
+        """`device` ("cpu" or "cuda") picks the ONNX Runtime provider of an .onnx model."""
         path = Path(path)
         if path.suffix == ".onnx":
-            return cls._load_onnx(path, threads)
+            return cls._load_onnx(path, threads, device)
         if path.is_dir() or path.suffix == ".pt":
             from .training import generator_from_checkpoint
 
@@ -78,21 +78,9 @@ class UVModel:
         return cls(run, g.cfg.classes, g.halo, g.cfg.stride, card or {"kind": KIND})
 
     @classmethod
-    def _load_onnx(cls, path: Path, threads: int) -> UVModel:
+    def _load_onnx(cls, path: Path, threads: int, device: str) -> UVModel:
         card = load_uv_card(path)
-        try:
-            import onnxruntime as ort
-        except ImportError as e:
-            raise MissingDependencyError("running an .onnx UV model needs onnxruntime: pip "
-                                         "install onnxruntime") from e
-        opts = ort.SessionOptions()
-        if threads > 0:
-            opts.intra_op_num_threads = threads
-        try:
-            sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:
-            raise InputError(f"{path}: ONNX Runtime cannot load this model "
-                             f"({type(e).__name__})") from e
+        sess = onnx.session(path, device, max(threads, 0))
 
         def run(x):
             uv, logits = sess.run(list(OUTPUTS), {INPUT: x})
@@ -139,35 +127,19 @@ def export_onnx(g: nets.UVGenerator, path) -> None:
     size = 4 * g.cfg.stride
     x = torch.rand(1, 3, size, size)
     axes = {0: "batch", 2: "height", 3: "width"}
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
-        torch.onnx.export(g.eval(), (x,), str(tmp), dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT], output_names=list(OUTPUTS),
-                          dynamic_axes={INPUT: axes, "uv": axes, "logits": axes})
+    onnx.export(g.eval(), path, (x,), [INPUT], list(OUTPUTS),
+                {INPUT: axes, "uv": axes, "logits": axes})
 
 
 def parity(g: nets.UVGenerator, path, size: tuple[int, int] = (40, 56), seed: int = 0) -> float:
     """Max |torch - onnxruntime| over both outputs, relative to their max |torch|, on a random
     raw frame (a disc of valid UVs) of `size` pixels (multiples of the stride)."""
-    try:
-        import onnxruntime as ort
-    except ImportError as e:
-        raise MissingDependencyError("onnxruntime is needed to check the export") from e
     rng = np.random.default_rng(seed)
     h, w = size
     yy, xx = np.mgrid[0:h, 0:w]
     mask = np.hypot(yy - h / 2, xx - w / 2) < min(h, w) / 3
     x = raw_input(rng.random((h, w, 2)).astype(np.float32), mask)[None]
-    with torch.no_grad():
-        ref = [t.numpy() for t in g.eval()(torch.from_numpy(x))]
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(list(OUTPUTS), {INPUT: x})
-    err = 0.0
-    for a, b in zip(got, ref):
-        if a.shape != b.shape:
-            raise InputError(f"{path}: ONNX output shape {a.shape}, torch {b.shape}")
-        err = max(err, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12)))
-    return err
+    return onnx.parity(g.eval(), path, {INPUT: x}, list(OUTPUTS))
 
 
 def model_card(g: nets.UVGenerator, ckpt: dict, onnx_path: Path, run: Path,
@@ -248,9 +220,7 @@ def export(run, out, evaluation=None, extra: dict | None = None) -> dict:
         except (OSError, json.JSONDecodeError) as e:
             raise InputError(f"{evaluation}: unreadable evaluation report ({e})") from e
     export_onnx(g, out)
-    err = parity(g, out)
-    if err > 1e-4:
-        raise InputError(f"{out}: ONNX Runtime disagrees with torch (relative error {err:.2e})")
+    err = onnx.check_parity(parity(g, out), out)
     card = model_card(g, ckpt, out, run, ev)
     card["export_parity_rel_error"] = err
     card.update(extra or {})

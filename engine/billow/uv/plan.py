@@ -2,9 +2,8 @@
 preset <- explicit settings) or a resumed one (its checkpoint's net, train config and data;
 only `RESUMABLE` fields may change). `billow uv train` is a thin adapter over `plan_run`.
 
-Note for the run-machinery merge (issue 19, item 1): this is the UV side's preset/resume
-planning; `billow.train.plan` is the smoke side's. When both trainers share one run home, the
-resume rule (checkpoint config + RESUMABLE overrides) belongs there once.
+The rules both trainers share (presets, defaults <- preset <- flags over config sections, the
+resume rule, never overwriting a run) are `billow.run.plan`'s and `billow.run.folder`'s.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import InputError
+from ..run import folder, plan
 
 RESUMABLE = {"iterations", "log_every", "checkpoint_every", "keep_at", "threads",
              "tensorboard"}
@@ -29,8 +29,7 @@ def sections():
 
 def given_fields(values: dict, cls) -> dict:
     """The fields of `cls` set in `values` (None: not given)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in values.items() if k in names and v is not None}
+    return plan.explicit(values, (cls,))
 
 
 def plan_run(out, given: dict, data: dict, frames: str | None, preset: str | None,
@@ -45,25 +44,19 @@ def plan_run(out, given: dict, data: dict, frames: str | None, preset: str | Non
     out = Path(out)
     if resume:
         ckpt = load_checkpoint(out)
-        bad = sorted((set(train_given) - RESUMABLE) | set(net_given))
-        if bad or preset:
-            raise InputError(f"--resume keeps the run's config; cannot change "
-                             f"{', '.join(bad) or '--preset'}")
+        plan.check_resume({**net_given, **train_given}, RESUMABLE, preset)  # net: never
         train = dataclasses.replace(UVTrainConfig(**ckpt["train"]), **train_given)
         src = ckpt.get("data", {})
         files = {k: data.get(k) or src.get(k) for k in DATA}
         frames = frames or ",".join(str(f) for f in src.get("frames", [])) or None
         return net_cls(**ckpt["net"]), train, files, frames
-    if (out / "checkpoint.pt").exists():
-        raise InputError(f"{out}: already holds a training run; pass --resume to continue it "
-                         "or choose a new --out")
+    folder.refuse_existing(out)
     missing = [f"--{k}" for k in DATA[:4] if not data.get(k)]
     if missing:
         raise InputError(f"{', '.join(missing)} required")
-    chosen = PRESETS[preset] if preset else {}
-    net_fields = {f.name for f in dataclasses.fields(net_cls)}
-    train = UVTrainConfig(**{**{k: v for k, v in chosen.items() if k not in net_fields},
-                             **train_given})
+    values = plan.layered({"net": net_cls, "train": train_cls}, plan.preset(PRESETS, preset),
+                          {**net_given, **train_given})
+    train = UVTrainConfig(**values["train"])
     train.validate()
-    net = net_cls(**{**{k: v for k, v in chosen.items() if k in net_fields}, **net_given})
+    net = net_cls(**values["net"])
     return net, train, {k: data.get(k) for k in DATA}, frames

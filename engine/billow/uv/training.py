@@ -25,11 +25,8 @@ the checkpoint, so a resumed run continues exactly like an uninterrupted one (CP
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -37,33 +34,34 @@ import numpy as np
 import torch
 
 from ..config import option
-from ..errors import InputError, MissingDependencyError, OutputError
-from ..io.atomic import atomic_path
+from ..errors import InputError
 from ..progress import Progress
-from ..train.trainer import load_checkpoint as _load_checkpoint
+from ..run import folder, gan, loop, plan
+from ..run.config import RunSettings, defaults
+from ..run.logs import RunLog
 from . import losses as L
 from . import nets, triplets, warp
 from .clips import CropSampler, UVClip, load_clip, uv_tensor  # noqa: F401 - the trainer's data
 
-CHECKPOINT = "checkpoint.pt"
 CKPT_FORMAT = "billow-uv-checkpoint/1"
+PRESETS = plan.UV_PRESETS
 
 
 @dataclasses.dataclass(frozen=True)
-class UVTrainConfig:
+@defaults(iterations=150000, batch=8, lr=1e-4, checkpoint_every=500, threads=1, help={
+    "iterations": "generator steps in all (App. C.1: 5e4 + 1e5)", "batch": "crops per step",
+    "lr": "Adam learning rate, all networks", "log_every": "log losses every N generator steps",
+    "checkpoint_every": "write the checkpoint every N steps"})
+class UVTrainConfig(RunSettings):
     """Temporal UV training (Sec. 5.2.4, App. C.1)."""
 
     variant: str = option("v3", "ablation variant (Sec. 5.3): v1 = L2 + L_s^uv, v2 = + L_smo + "
                           "L_t^uv, v3 = + image-space losses (full staged schedule)",
                           choices=("v1", "v2", "v3"))
-    iterations: int = option(150000, "generator steps in all (App. C.1: 5e4 + 1e5)")
     pretrain: int = option(50000, "v3: generator steps with L_G1 before the image-space terms")
     d_img_steps: int = option(50000, "v3: D_img-only steps between the two generator stages")
-    batch: int = option(8, "crops per step")
     crop: int = option(32, "crop size in pixels (App. C.1: 32; multiple of 16)")
     margin: int = option(8, "extra pixels around a crop for the synthetic triplets' motion")
-    lr: float = option(1e-4, "Adam learning rate, all networks")
-    beta1: float = option(0.5, "Adam beta1")
     lambda_2: float = option(200.0, "Eq. 5.12 weight (on the Frobenius norm of a crop)")
     lambda_uv_s: float = option(10.0, "Eq. 5.13 weight (adversarial, per crop)")
     lambda_smo: float = option(0.1, "Eq. 5.14 weight (on Frobenius norms of a crop)")
@@ -81,14 +79,8 @@ class UVTrainConfig:
     max_scale: float = option(0.03, "triplets: max relative scaling per frame")
     background_crops: float = option(0.2, "share of crops placed anywhere (others are centred "
                                      "near the silhouette)")
-    seed: int = option(0, "random seed (runs are deterministic on CPU for a seed)")
-    log_every: int = option(50, "log losses every N generator steps")
-    checkpoint_every: int = option(500, "write the checkpoint every N steps")
     keep_at: str = option("", "also keep checkpoint.STEP.pt at these generator steps "
                           "(comma-separated; e.g. a V2 run's step --pretrain, for --branch)")
-    threads: int = option(1, "CPU threads for torch (0: torch's default)")
-    tensorboard: str = option("auto", "TensorBoard logging: auto (if installed), on, off",
-                              choices=("auto", "on", "off"))
 
     def validate(self) -> None:
         if self.crop % 16 or self.crop < 16:
@@ -107,17 +99,6 @@ class UVTrainConfig:
         except ValueError as e:
             raise InputError(f"--keep-at {self.keep_at!r}: not step numbers") from e
 
-
-# Presets set network (UVNetConfig) and training fields. "cpu", the shipped model: a small
-# generator (4 blocks, 8-32 channels), the dissertation's weights and their overall drift (150
-# updates) over 1/125 of its steps, 64-pixel crops instead of 32 so that a crop inside the
-# garment still sees the body it hangs from (the garment spans ~60 px of a 256 px frame).
-PRESETS = {
-    "paper": {},
-    "cpu": {"blocks": 4, "width": 8, "d_width": 8,
-            "iterations": 1200, "pretrain": 600, "d_img_steps": 120, "batch": 4, "crop": 64,
-            "weight_every": 8, "log_every": 25, "checkpoint_every": 100, "lr": 2e-4},
-}
 
 START = ("l2", "uv_s", "smo", "uv_t", "img_s", "img_t")
 
@@ -138,12 +119,6 @@ def effective_weights(cfg: UVTrainConfig, step: int) -> dict:
 
 
 # ------------------------------------------------------------------------------ trainer
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
-
-
 def masked_uv(uv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """What the UV discriminators see: u, v times the (soft) silhouette."""
     return uv * mask
@@ -165,14 +140,12 @@ class UVTrainer:
         if cfg.variant == "v3":
             self.D["D_img"] = nets.image_discriminator(net, cfg.crop)
         self.nets = {"G": self.G, **self.D}
-        self.optims = {k: torch.optim.Adam(m.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
-                       for k, m in self.nets.items()}
+        self.optims = loop.adam(self.nets, cfg.lr, cfg.beta1)
         self.step_g = 0  # generator steps done
         self.step_d_img = 0  # stage-2 steps done
         self.wall_time = 0.0
         self.branched_from = None
-        self._writer = None
-        self._log_file = None
+        self._logs = RunLog(self.out, cfg.tensorboard, "step")
 
     # ------------------------------------------------------------------ one step
     def _generate(self, raw3: torch.Tensor, temporal: bool = True):
@@ -196,10 +169,7 @@ class UVTrainer:
         return out
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optims[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loop.update(self.optims[name], loss)
 
     def _step_discriminators(self, b: dict, fake_uv3, fake_p3, fake_img3) -> dict:
         tgt = b["target3"]
@@ -208,20 +178,20 @@ class UVTrainer:
                 for u, p in zip(fake_uv3, fake_p3)]
         logs = {}
         lr, lf = self.D["D_s"](torch.cat([real[1], fake[1]])).chunk(2)
-        loss = L.discriminator_loss(lr, lf)
+        loss = gan.discriminator_loss(lr, lf)
         self._update("D_s", loss)
         logs["d_s"] = float(loss.detach())
-        logs["d_s_acc_real"], logs["d_s_acc_fake"] = L.accuracy(lr, lf)
+        logs["d_s_acc_real"], logs["d_s_acc_fake"] = gan.accuracy(lr, lf)
         if "D_t" in self.D:
             trip = triplets.synthetic_triplets(
                 b["target_wide"], self.cfg.crop, self.gen, max_shift=self.cfg.max_shift,
                 max_rotation=self.cfg.max_rotation, max_scale=self.cfg.max_scale)
             real_t = torch.cat([masked_uv(trip[:, i, :2], trip[:, i, 2:]) for i in range(3)], 1)
             lr, lf = self.D["D_t"](torch.cat([real_t, torch.cat(fake, 1)])).chunk(2)
-            loss = L.discriminator_loss(lr, lf)
+            loss = gan.discriminator_loss(lr, lf)
             self._update("D_t", loss)
             logs["d_t"] = float(loss.detach())
-            logs["d_t_acc_real"], logs["d_t_acc_fake"] = L.accuracy(lr, lf)
+            logs["d_t_acc_real"], logs["d_t_acc_fake"] = gan.accuracy(lr, lf)
         if fake_img3 is not None:
             logs.update(self._step_d_img(b, fake_img3))
         return logs
@@ -230,9 +200,9 @@ class UVTrainer:
         real = b["rgb3"].flatten(1, 2)
         fake = torch.cat([f.detach() for f in fake_img3], 1)
         lr, lf = self.D["D_img"](torch.cat([real, fake])).chunk(2)
-        loss = L.discriminator_loss(lr, lf)
+        loss = gan.discriminator_loss(lr, lf)
         self._update("D_img", loss)
-        acc_r, acc_f = L.accuracy(lr, lf)
+        acc_r, acc_f = gan.accuracy(lr, lf)
         return {"d_img": float(loss.detach()), "d_img_acc_real": acc_r, "d_img_acc_fake": acc_f}
 
     def step(self) -> dict:
@@ -249,16 +219,16 @@ class UVTrainer:
         t_uv, t_mask = tgt[:, 1, :2], tgt[:, 1, 2:]
         terms = {"l2": L.supervised_l2(uv3[1], t_uv, t_mask),
                  "i": L.part_cross_entropy(logits3[1], t_uv, t_mask),
-                 "uv_s": L.generator_adversarial(self.D["D_s"](masked_uv(uv3[1], p3[1])))}
+                 "uv_s": gan.generator_adversarial(self.D["D_s"](masked_uv(uv3[1], p3[1])))}
         fake = [None if u is None else masked_uv(u, p) for u, p in zip(uv3, p3)]
         if w["smo"] > 0:
             terms["smo"] = L.smoothing(fake)
         if w["uv_t"] > 0:
-            terms["uv_t"] = L.generator_adversarial(self.D["D_t"](torch.cat(fake, 1)))
+            terms["uv_t"] = gan.generator_adversarial(self.D["D_t"](torch.cat(fake, 1)))
         if use_img:
             ref = b["rgb3"]
             terms["img_s"] = L.image_l2(img3[1], ref[:, 1])
-            terms["img_t"] = L.generator_adversarial(self.D["D_img"](torch.cat(img3, 1)))
+            terms["img_t"] = gan.generator_adversarial(self.D["D_img"](torch.cat(img3, 1)))
         total = sum(w[k] * v for k, v in terms.items())
         self._update("G", total)
         self.step_g += 1
@@ -283,50 +253,20 @@ class UVTrainer:
         self.step_d_img += 1
         return self._step_d_img(b, img3)
 
-    # ------------------------------------------------------------------ logs
-    def _open_logs(self) -> None:
-        self._log_file = open(self.out / "log.jsonl", "a")  # noqa: SIM115 - closed in train()
-        if self.cfg.tensorboard == "off":
-            return
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as e:
-            if self.cfg.tensorboard == "on":
-                raise MissingDependencyError("--tensorboard on: pip install tensorboard") from e
-            return
-        self._writer = SummaryWriter(str(self.out / "tensorboard"))
-
-    def _log(self, step: int, scalars: dict) -> None:
-        self._log_file.write(json.dumps({"step": step, **scalars}) + "\n")
-        self._log_file.flush()
-        if self._writer is not None:
-            for k, v in scalars.items():
-                self._writer.add_scalar(k, v, step)
-
-    def _close_logs(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict:
         return {"format": CKPT_FORMAT, "step_g": self.step_g, "step_d_img": self.step_d_img,
-                "wall_time": self.wall_time, "hardware": hardware(),
+                "wall_time": self.wall_time, "hardware": folder.hardware(),
                 "net": dataclasses.asdict(self.net_cfg), "train": dataclasses.asdict(self.cfg),
                 "data": {"frames": self.clip.frames, **self.clip.source},
                 "branched_from": self.branched_from,
                 "models": {k: m.state_dict() for k, m in self.nets.items()},
                 "optims": {k: o.state_dict() for k, o in self.optims.items()},
-                "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()}}
+                "rng": folder.rng_state(self.gen)}
 
     def save(self, path=None) -> Path:
-        path = Path(path) if path else self.out / CHECKPOINT
-        with atomic_path(path) as tmp:
-            torch.save(self.state(), tmp)
-        return path
+        return folder.save_checkpoint(self.state(), Path(path) if path else
+                                      self.out / folder.CHECKPOINT)
 
     def branch(self, path) -> None:
         """Start a V3 run from a V2 checkpoint taken at step `pretrain`: V3's stage 1 is V2's
@@ -351,8 +291,7 @@ class UVTrainer:
             self.optims[k].load_state_dict(ckpt["optims"][k])
         self.step_g = int(ckpt["step_g"])
         self.wall_time = float(ckpt["wall_time"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        self.gen.set_state(ckpt["rng"]["sampler"])
+        folder.restore_rng(ckpt["rng"], self.gen)
         self.branched_from = str(Path(path).resolve())
 
     def load(self, path) -> None:
@@ -364,29 +303,14 @@ class UVTrainer:
         self.step_g, self.step_d_img = int(ckpt["step_g"]), int(ckpt["step_d_img"])
         self.wall_time = float(ckpt["wall_time"])
         self.branched_from = ckpt.get("branched_from")
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        self.gen.set_state(ckpt["rng"]["sampler"])
+        folder.restore_rng(ckpt["rng"], self.gen)
 
     def write_run_files(self) -> None:
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"{self.out}: cannot create run folder ({e.strerror})") from e
         config = {"net": dataclasses.asdict(self.net_cfg), "train": dataclasses.asdict(self.cfg),
                   "data": {"frames": self.clip.frames, **self.clip.source}}
-        with atomic_path(self.out / "config.json") as tmp:
-            Path(tmp).write_text(json.dumps(config, indent=2) + "\n")
+        folder.create(self.out, {"config.json": json.dumps(config, indent=2) + "\n"})
 
     # ------------------------------------------------------------------ the loop
-    @contextlib.contextmanager
-    def _runtime(self):
-        threads = torch.get_num_threads()
-        if self.cfg.threads > 0:
-            torch.set_num_threads(self.cfg.threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
     def plan(self) -> list[tuple[str, int]]:
         """The stages still to run: ("g", until generator step) / ("d_img", until step)."""
@@ -396,13 +320,14 @@ class UVTrainer:
         return [("g", c.pretrain), ("d_img", c.d_img_steps), ("g", c.iterations)]
 
     def train(self) -> dict:
-        with self._runtime():
+        # deterministic kernels: UV training runs on the CPU, where runs repeat for a seed
+        with loop.runtime(self.cfg.threads, deterministic=True):
             self.write_run_files()
-            self._open_logs()
+            self._logs.open()
             try:
                 return self._train()
             finally:
-                self._close_logs()
+                self._logs.close()
 
     def _train(self) -> dict:
         c = self.cfg
@@ -424,7 +349,7 @@ class UVTrainer:
                     if n % c.log_every == 0 or final:
                         last = {k: _mean(v) for k, v in window.items()}
                         window.clear()
-                        self._log(n, {"stage": 2 if stage == "d_img" else
+                        self._logs.write(n, {"stage": 2 if stage == "d_img" else
                                       (3 if c.variant == "v3" and self.step_g > c.pretrain
                                        else 1), **last})
                         shown = {k: round(v, 5) for k, v in last.items()
@@ -446,7 +371,8 @@ def _mean(values) -> float:
 
 
 def load_checkpoint(path) -> dict:
-    return _load_checkpoint(path, CKPT_FORMAT, "billow uv train")
+    """A `billow uv train` run folder's (or a file's) checkpoint (`billow.run.folder`)."""
+    return folder.load_checkpoint(path, CKPT_FORMAT, "billow uv train")
 
 
 def generator_from_checkpoint(path) -> tuple[nets.UVGenerator, dict]:

@@ -15,8 +15,8 @@ import numpy as np
 from ..errors import OutputError
 from ..io.atomic import atomic_path
 from .evaluate import REFERENCE, Evaluation
-from .render import signed_rgb
-from .spectrum import log_ratio
+from ..metrics.render import signed_rgb
+from ..metrics.spectrum import log_ratio
 
 # column key, header, format, help
 COLUMNS = [
