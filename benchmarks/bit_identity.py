@@ -30,9 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "engine" / "billow" / "samples" / "plume_32.vdb"
-UV_MODEL = REPO / "models" / "uv_garment.onnx"
+REPO = Path(__file__).resolve().parents[1]  # the checkout under test (--repo changes it)
 FORMAT = "billow-bitid/1"
 
 # keys whose values are timings or the command line: not results
@@ -78,7 +76,10 @@ def uv_inputs(folder: Path, frames: int = 3, size: int = 48) -> dict:
 def steps(with_uv: bool) -> list[tuple[str, list[list[str]], list[str]]]:
     """(name, commands, output paths or folders hashed for this step), run in order in one
     temporary folder; later steps read earlier outputs."""
-    s = str(SAMPLE)
+    s = str(REPO / "engine" / "billow" / "samples" / "plume_32.vdb")
+    uv_model = str(next((p for p in (REPO / "models" / "uv_garment.onnx",
+                                      REPO / "engine" / "billow" / "models" / "uv_garment.onnx")
+                         if p.exists()), "uv_garment.onnx"))
     none = ["--progress", "none"]
     out = [
         ("upres", [["upres", s, "upres/plume.vdb", "--threads", THREADS, *none]],
@@ -121,7 +122,7 @@ def steps(with_uv: bool) -> list[tuple[str, list[list[str]], list[str]]]:
                           "--texture", "uvpre/texture.png", "--json", "uveval/eval.json",
                           "--recon", "uveval/recon.####.png", "--threads", THREADS, *none]],
              ["uveval"]),
-            ("uv_infer", [["uv", "infer", "--raw", raw, "--model", str(UV_MODEL), "--out",
+            ("uv_infer", [["uv", "infer", "--raw", raw, "--model", uv_model, "--out",
                            "uvinf/frame.####.png", "--threads", THREADS, *none]], ["uvinf"]),
             ("retexture", [["retexture", "--uv", "uvinf/frame.####.png", "--texture",
                             "uvpre/texture.png", "--background", rgb, "--out",
@@ -286,12 +287,16 @@ def compare(before: dict, after: dict) -> list[str]:
 
 
 def main() -> int:
+    global REPO
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, help="write the hashes as JSON here")
     p.add_argument("--compare", type=Path, help="JSON recorded earlier: exit 1 on any difference")
     p.add_argument("--no-uv", action="store_true", help="skip the UV commands (about 15 s)")
     p.add_argument("--keep", type=Path, help="run in this folder (emptied first) and keep it")
+    p.add_argument("--repo", type=Path, default=REPO,
+                   help="checkout to test (default: the one holding this script)")
     args = p.parse_args()
+    REPO = args.repo.resolve()
     sys.path.insert(0, str(REPO / "engine"))  # hash with this checkout's reader
 
     before = None
