@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MissingDependencyError, shorten
-from .card import ModelCard
+from ..io.model_card import ModelCard
 from .config import PRECISIONS
 
 

@@ -21,7 +21,7 @@ from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, upsample
 from ..ops.normalise import frame_scales
 from .art import ShapeMask, velocity_scale_field
-from .card import ModelCard
+from ..io.model_card import ModelCard
 from .config import UpresConfig
 from .tiling import Tile, occupied_tiles, plan_tiles, run_tiles
 

@@ -30,8 +30,8 @@ import torch
 
 from .._version import __version__
 from ..errors import InputError, MissingDependencyError
-from ..infer.card import FORMAT as CARD_FORMAT
-from ..infer.card import read_card
+from ..io.model_card import FORMAT as CARD_FORMAT
+from ..io.model_card import read_card
 from ..io.atomic import atomic_path
 from . import nets
 

@@ -1,4 +1,6 @@
-"""Model cards: the JSON beside every ONNX model that says how to feed it (DESIGN.md, Models).
+"""The model card format "billow-model/1": the JSON beside every ONNX model that says how to feed
+it (DESIGN.md, Models). The one owner of the format: the exporters (`billow.train.export`,
+`billow.uv.model`) write it with `FORMAT`, every reader goes through `read_card` / `load_card`.
 
 Example (`models/smoke3d_x4.json` beside `models/smoke3d_x4.onnx`):
 
