@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import client
 from ..errors import InputError
 
 _TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
@@ -78,38 +79,17 @@ class FramePattern:
         return f"{self.prefix}{'#' * max(self.padding, 1)}{self.suffix}"
 
 
-_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[x:](\d+))?)?$")  # OpenJD writes steps as :
-
-
 def parse_frames(spec: str) -> list[int]:
     """`1-100`, `1-100x2` (or OpenJD's `1-100:2`), `1,5,9`, `1-10,20-30x5` -> sorted unique
-    frame numbers."""
-    frames: set[int] = set()
-    for part in str(spec).replace(" ", "").split(","):
-        m = _RANGE.match(part)
-        if not m:
-            raise InputError(f"frame range '{spec}': cannot read '{part}' "
-                             "(expected 12, 1-100 or 1-100x2)")
-        start = int(m.group(1))
-        end = int(m.group(2)) if m.group(2) is not None else start
-        step = int(m.group(3) or 1)
-        if end < start or step < 1:
-            raise InputError(f"frame range '{spec}': '{part}' is empty")
-        frames.update(range(start, end + 1, step))
-    return sorted(frames)
+    frame numbers. The grammar is `billow.client`'s (shared with the add-ons); a bad range is
+    an input error here."""
+    try:
+        return client.parse_frames(spec)
+    except client.FrameRangeError as e:
+        raise InputError(str(e)) from None
 
 
-def format_frames(frames: list[int]) -> str:
-    """Compact text for a list of frames: [1,2,3,7,9,10] -> '1-3,7,9-10'."""
-    out, frames = [], sorted(frames)
-    i = 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        out.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    return ",".join(out)
+format_frames = client.format_frames
 
 
 def resolve_frames(pattern: str | Path | FramePattern, frames: str | list[int] | None = None,
