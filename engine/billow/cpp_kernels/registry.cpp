@@ -1,10 +1,6 @@
 // Lists the native features compiled into billow._kernels. Add a feature by declaring its
-// register function here and calling it in register_all.
+// register function in kernels.h and calling it here.
 #include "kernels.h"
-#include "sim_advect.h"
-#include "sim_forces.h"
-#include "sim_pressure.h"
-#include "uv_lookup.h"
 
 namespace billow {
 void register_all(pybind11::module_& m) {

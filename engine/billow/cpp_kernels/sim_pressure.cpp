@@ -1,7 +1,5 @@
-// Pressure solve kernels, CPU/OpenMP. The matrix is Bridson's 7-point form of -Laplace on the
-// fluid cells: diag[c] counts the non-solid neighbours (open-boundary ghosts included), and
-// ax/ay/az[c] hold the (negative) coupling of cell c to its +x/+y/+z neighbour, zero unless
-// both cells are fluid. Rows of non-fluid cells are zero (diag 0) and their values stay 0.
+// Pressure solve kernels, CPU/OpenMP: the matrix apply and the Jacobi sweep loop over the row
+// arithmetic of sim_pressure.h (shared with the CUDA version, sim_pressure.cu).
 //
 // MIC(0) (Bridson, "Fluid Simulation for Computer Graphics", Sec. 5.4): A ~ L L^T with L
 // lower triangular in lexicographic order, the modified variant (tau = 0.97) and a safety floor
@@ -11,31 +9,26 @@
 // sums per x-slice partials in a fixed order.
 //
 // The pure-torch references are in billow/sim/reference.py.
-#include "sim_pressure.h"
-
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "kernels.h"
 #include "sim_common.h"
+#include "sim_pressure.h"
 
 namespace py = pybind11;
 
 namespace billow {
 namespace {
 
+using pressure::Preconditioner;
+using pressure::Sys;
 using simk::Shape3;
 
-struct Sys {
-  const float *diag, *ax, *ay, *az;
-  int nx, ny, nz;
-  long long sx() const { return (long long)ny * nz; }
-  long long n() const { return (long long)nx * ny * nz; }
-};
-
-// out = A p. The neighbour pairs are summed first ((x- + x+) + (y- + y+) + (z- + z+)) so that
-// the result is exactly mirror-symmetric for mirrored inputs. With `part`, also the per-x-slice
-// partial sums of p . out (fused, for CG).
+// out = A p. With `part`, also the per-x-slice partial sums of p . out (fused, for CG).
 void apply_a(const Sys& s, const float* p, float* out, double* part = nullptr) {
   const long long sx = s.sx(), sy = s.nz;
 #pragma omp parallel for schedule(static)
@@ -44,13 +37,7 @@ void apply_a(const Sys& s, const float* p, float* out, double* part = nullptr) {
     for (int j = 0; j < s.ny; ++j)
       for (int k = 0; k < s.nz; ++k) {
         long long c = i * sx + j * sy + k;
-        float xm = i > 0 ? s.ax[c - sx] * p[c - sx] : 0.f;
-        float xp = i < s.nx - 1 ? s.ax[c] * p[c + sx] : 0.f;
-        float ym = j > 0 ? s.ay[c - sy] * p[c - sy] : 0.f;
-        float yp = j < s.ny - 1 ? s.ay[c] * p[c + sy] : 0.f;
-        float zm = k > 0 ? s.az[c - 1] * p[c - 1] : 0.f;
-        float zp = k < s.nz - 1 ? s.az[c] * p[c + 1] : 0.f;
-        out[c] = s.diag[c] * p[c] + ((xm + xp) + (ym + yp) + (zm + zp));
+        out[c] = s.row(p, c, i, j, k);
         acc += (double)p[c] * out[c];
       }
     if (part) part[i] = acc;
@@ -145,25 +132,14 @@ void jacobi_smooth(const Sys& s, const float* r, const float* x, float omega, fl
     for (int j = 0; j < s.ny; ++j)
       for (int k = 0; k < s.nz; ++k) {
         long long c = i * sx + j * sy + k;
-        if (s.diag[c] <= 0.f) {
-          out[c] = 0.f;
-          continue;
-        }
-        float xm = i > 0 ? s.ax[c - sx] * x[c - sx] : 0.f;
-        float xp = i < s.nx - 1 ? s.ax[c] * x[c + sx] : 0.f;
-        float ym = j > 0 ? s.ay[c - sy] * x[c - sy] : 0.f;
-        float yp = j < s.ny - 1 ? s.ay[c] * x[c + sy] : 0.f;
-        float zm = k > 0 ? s.az[c - 1] * x[c - 1] : 0.f;
-        float zp = k < s.nz - 1 ? s.az[c] * x[c + 1] : 0.f;
-        float ax_ = s.diag[c] * x[c] + ((xm + xp) + (ym + yp) + (zm + zp));
-        out[c] = x[c] + omega * (r[c] - ax_) / s.diag[c];
+        out[c] = s.jacobi_smooth(r, x, omega, c, i, j, k);
       }
 }
 
 void jacobi_apply(const Sys& s, const float* r, float* z) {
   const long long n = s.n();
 #pragma omp parallel for schedule(static)
-  for (long long c = 0; c < n; ++c) z[c] = s.diag[c] > 0.f ? r[c] / s.diag[c] : 0.f;
+  for (long long c = 0; c < n; ++c) z[c] = s.jacobi(r, c);
 }
 
 // Deterministic reductions: one double partial per x-slice, summed in order.
@@ -193,26 +169,32 @@ float max_abs(const Sys& s, const float* a, std::vector<double>& part) {
   return (float)m;
 }
 
-enum Precond { NONE = 0, JACOBI = 1, MIC = 2 };
+Preconditioner preconditioner(const std::string& name) {
+  if (name == "none") return Preconditioner::none;
+  if (name == "jacobi") return Preconditioner::jacobi;
+  if (name == "mic") return Preconditioner::mic;
+  throw std::invalid_argument("precond '" + name +
+                              "': the native CG loop takes none, jacobi or mic");
+}
 
 // Preconditioned CG (Bridson Fig. 5.2) on A x = b, warm-started from x; stops when
 // max |r| <= abs_tol. Returns (iterations, max |r|).
-py::tuple pcg(const Sys& s, const float* prec, int precond, int blocks, const float* b,
-              float* x, float abs_tol, int max_iter) {
+py::tuple pcg(const Sys& s, const float* prec, Preconditioner precond, int blocks,
+              const float* b, float* x, float abs_tol, int max_iter) {
   const long long n = s.n();
   std::vector<float> r(n), z(n), d(n);
   std::vector<double> part(s.nx);
   auto precondition = [&](const float* in, float* out) {
-    if (precond == MIC)
+    if (precond == Preconditioner::mic)
       mic_apply(s, prec, blocks, in, out);
-    else if (precond == JACOBI)
+    else if (precond == Preconditioner::jacobi)
       jacobi_apply(s, in, out);
     else
       std::copy(in, in + n, out);
   };
   // r . M r, fused into the MIC backward sweep
   auto precondition_dot = [&](const float* in, float* out) {
-    if (precond == MIC) {
+    if (precond == Preconditioner::mic) {
       mic_apply(s, prec, blocks, in, out, part.data());
       return sum_parts(part.data(), s.nx);
     }
@@ -338,12 +320,12 @@ void register_sim_pressure(py::module_& m) {
       py::arg("blocks"), py::arg("r"), py::arg("z"), "z = (L L^T)^-1 r with the MIC(0) factor.");
   m.def(
       "sim_pcg",
-      [](py::array diag, py::array ax, py::array ay, py::array az, py::array prec, int precond,
-         int blocks, py::array b, py::array x, float abs_tol, int max_iter) {
+      [](py::array diag, py::array ax, py::array ay, py::array az, py::array prec,
+         const std::string& precond_name, int blocks, py::array b, py::array x, float abs_tol,
+         int max_iter) {
         Sys s = system(diag, ax, ay, az);
-        const float* pr = precond == MIC ? grid_ptr(prec, s, "prec") : nullptr;
-        if (precond < NONE || precond > MIC)
-          throw std::invalid_argument("precond must be 0 (none), 1 (jacobi) or 2 (mic)");
+        Preconditioner precond = preconditioner(precond_name);
+        const float* pr = precond == Preconditioner::mic ? grid_ptr(prec, s, "prec") : nullptr;
         check_blocks(s, blocks);
         return pcg(s, pr, precond, blocks, grid_ptr(b, s, "b"), grid_ptr(x, s, "x"), abs_tol,
                    max_iter);
@@ -351,8 +333,8 @@ void register_sim_pressure(py::module_& m) {
       py::arg("diag"), py::arg("ax"), py::arg("ay"), py::arg("az"), py::arg("prec"),
       py::arg("precond"), py::arg("blocks"), py::arg("b"), py::arg("x"), py::arg("abs_tol"),
       py::arg("max_iter"),
-      "Preconditioned CG on A x = b, warm-started from x (updated in place); precond 0 none, "
-      "1 Jacobi, 2 MIC(0). Returns (iterations, max |residual|).");
+      "Preconditioned CG on A x = b, warm-started from x (updated in place); precond 'none', "
+      "'jacobi' or 'mic' (MIC(0), factor in prec). Returns (iterations, max |residual|).");
 }
 
 }  // namespace billow

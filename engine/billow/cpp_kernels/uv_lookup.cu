@@ -1,4 +1,5 @@
-// CUDA version of uv_lookup.cpp (same arithmetic, one thread per pixel). Built lazily by
+// CUDA version of uv_lookup.cpp: one thread per pixel over the addressing of uv_lookup.h, with
+// the same blend arithmetic as the CPU's (rounded per operation, never fused). Built lazily by
 // billow/_native.py (torch.utils.cpp_extension) when a CUDA toolkit and a CUDA torch exist;
 // bound in cuda_module.cu. Tensors are contiguous and on one CUDA device: texture [Ht, Wt, 4]
 // uint8 or float32, uv [H, W, 2] float32 or uint16, mask [H, W] bool/uint8 (times
@@ -11,27 +12,16 @@
 #include <cstdint>
 #include <optional>
 
+#include "uv_lookup.h"
+
 namespace billow {
 namespace cuda {
 namespace {
 
-struct Axis {
-  int i0, i1;
-  float f;
-};
+using uvl::Axis;
+using uvl::mask_value;
+using uvl::uv_value;
 
-__device__ inline Axis axis(float g, int n) {
-  if (n <= 1) return {0, 0, 0.f};
-  g = g > 0.f ? g : 0.f;  // NaN becomes 0: never an index outside the texture
-  g = g < float(n - 1) ? g : float(n - 1);
-  int i0 = min(int(g), n - 2);
-  return {i0, i0 + 1, g - float(i0)};
-}
-
-__device__ inline float uv_value(float q) { return q; }
-__device__ inline float uv_value(uint16_t q) { return float(q) / 65535.f; }
-__device__ inline float mask_value(uint8_t m, float s) { return float(m) * s; }
-__device__ inline float mask_value(float m, float) { return m; }
 __device__ inline float load(uint8_t v) { return float(v); }
 __device__ inline float load(float v) { return v; }
 __device__ inline void store(uint8_t* p, float v) {
@@ -54,7 +44,8 @@ __global__ void lookup_kernel(const T* tex, int th, int tw, const U* uv, const M
     return;
   }
   const float u = uv_value(uv[2 * p]), v = uv_value(uv[2 * p + 1]);
-  const Axis ax = axis(u * float(tw) - 0.5f, tw), ay = axis((1.f - v) * float(th) - 0.5f, th);
+  const uvl::Texel t = uvl::texel(u, v, tw, th);
+  const Axis ax = t.x, ay = t.y;
   const T* a = tex + ((long long)ay.i0 * tw + ax.i0) * 4;
   const T* b = tex + ((long long)ay.i0 * tw + ax.i1) * 4;
   const T* c = tex + ((long long)ay.i1 * tw + ax.i0) * 4;
@@ -154,7 +145,7 @@ torch::Tensor lookup(torch::Tensor tex, torch::Tensor uv, torch::Tensor mask, do
 }  // namespace
 
 void register_uv_lookup_cuda(pybind11::module_& m) {
-  m.def("uv_lookup", &lookup, "CUDA re-texturing lookup (see uv_lookup.cpp); returns the result");
+  m.def("uv_lookup", &lookup, "CUDA re-texturing lookup (see uv_lookup.h); returns the result");
 }
 
 }  // namespace cuda

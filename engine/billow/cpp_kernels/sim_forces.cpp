@@ -5,7 +5,11 @@
 // differences (one-sided halves at the sides: indices clamped); f = strength * (N x w) with
 // N = grad|w| / (|grad|w|| + 1e-12), zero in solid cells; each face gets dt * the mean of its
 // two cells' f (clamped at the sides). Faces fixed by walls or obstacles are reset by the caller.
-#include "sim_forces.h"
+//
+// There is no CUDA version: on a GPU the torch reference runs (billow/sim/kernels.py); stencils
+// of this size are memory-bound and torch's fused kernels are within a small factor of a
+// hand-written one.
+#include "kernels.h"
 
 #include <algorithm>
 #include <cmath>

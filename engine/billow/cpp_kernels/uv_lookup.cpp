@@ -1,21 +1,11 @@
-// Re-texturing lookup, the CPU/OpenMP version. The pure-torch reference with the same
-// arithmetic is billow/uv/lookup.py (backend="torch"); tests compare the two.
-//
-// Layout (billow/uv/atlas.py): global uv in [0, 1], v up; a texture of Ht x Wt texels has
-// texel centres at u = (x + .5) / Wt, v = 1 - (y + .5) / Ht, so uv is sampled at the continuous
-// texel position x = u Wt - .5, y = (1 - v) Ht - .5, clamped to the texture (clamp-to-edge),
-// with bilinear weights: the same lookup as billow.uv.warp.sample (Eq. 5.2).
+// Re-texturing lookup, the CPU/OpenMP version (SSE for the four channels of a pixel, AVX2 for
+// eight pixels at a time where the CPU has it), over the per-pixel addressing of uv_lookup.h
+// (shared with the CUDA version, uv_lookup.cu); the header also says the layout and types.
 //
 // Per pixel, with coverage c = mask * texture alpha:
 //   background plate given (opaque RGB):  out = bg + c (lookup - bg)
 //   no plate (straight-alpha RGBA out):   out.rgb = lookup.rgb, out.a = c  (0 where mask = 0)
 // Pixels whose mask is 0 never touch the texture, so the cost scales with the figure's area.
-//
-// Element types: texture, background and output are all uint8 (0..255, the runtime) or all
-// float32 (0..1, for parity tests); uv is float32 or uint16 (u16 / 65535, half the memory
-// traffic); mask is uint8 (bool 0/1 or coverage 0..255, by `mask_scale`) or float32.
-#include "uv_lookup.h"
-
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -27,6 +17,9 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#include "kernels.h"
+#include "uv_lookup.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -47,26 +40,9 @@ namespace py = pybind11;
 namespace billow {
 namespace {
 
-// A texel position along one axis of n texels: the two neighbours and the weight of the
-// second, clamped so that positions outside the texture repeat its edge texels.
-struct Axis {
-  int i0, i1;
-  float f;
-};
-
-inline Axis axis(float g, int n) {
-  if (n <= 1) return {0, 0, 0.f};
-  g = g > 0.f ? g : 0.f;  // written so that NaN becomes 0: never an index outside the texture
-  g = g < float(n - 1) ? g : float(n - 1);
-  int i0 = std::min(int(g), n - 2);  // g >= 0, so int() is floor
-  return {i0, i0 + 1, g - float(i0)};
-}
-
-inline float uv_value(float q) { return q; }
-inline float uv_value(uint16_t q) { return float(q) / 65535.f; }
-
-inline float mask_value(uint8_t m, float scale) { return float(m) * scale; }
-inline float mask_value(float m, float) { return m; }
+using uvl::Axis;
+using uvl::mask_value;
+using uvl::uv_value;
 
 // Four channels as floats: an SSE register where there is one (x86-64 always has SSE2), else
 // a plain struct; the arithmetic is the same either way.
@@ -164,7 +140,6 @@ template <bool kPlate, class T, class U, class M>
 void row(const Job<T, U, M>& j, int y, int x0) {
   constexpr float s = full_scale<T>();
   const int oc = kPlate ? 3 : 4;
-  const float tw = float(j.tw), th = float(j.th);
   for (int x = x0; x < j.w; ++x) {
     const long long p = (long long)y * j.w + x;
     const float m = mask_value(j.mask[p], j.mask_scale);
@@ -177,7 +152,8 @@ void row(const Job<T, U, M>& j, int y, int x0) {
       continue;
     }
     const float u = uv_value(j.uv[2 * p]), v = uv_value(j.uv[2 * p + 1]);
-    const Axis ax = axis(u * tw - 0.5f, j.tw), ay = axis((1.f - v) * th - 0.5f, j.th);
+    const uvl::Texel t = uvl::texel(u, v, j.tw, j.th);
+    const Axis ax = t.x, ay = t.y;
     const T* r0 = j.tex + (long long)ay.i0 * j.tw * 4;
     const T* r1 = j.tex + (long long)ay.i1 * j.tw * 4;
     const V4 fx = v4(ax.f), fy = v4(ay.f);
