@@ -1,6 +1,6 @@
 """Prepare a billow ONNX model for Houdini's native ONNX Inference SOP, and print its settings.
 
-    python plugin_houdini/scripts/onnx_for_sop.py models/smoke3d_x4.onnx smoke_sop.onnx \\
+    python plugin_houdini/scripts/onnx_for_sop.py engine/billow/models/smoke3d_x4.onnx smoke_sop.onnx \\
         --shape 64 96 64 [--layout zyx] [--voxel-size 0.05 --fps 24]
 
 Runs outside Houdini, in billow's Python (needs `onnx`; `onnxruntime` for --check). billow's

@@ -2,7 +2,7 @@
 it (DESIGN.md, Models). The one owner of the format: the exporters (`billow.train.export`,
 `billow.uv.model`) write it with `FORMAT`, every reader goes through `read_card` / `load_card`.
 
-Example (`models/smoke3d_x4.json` beside `models/smoke3d_x4.onnx`):
+Example (`billow/models/smoke3d_x4.json` beside `billow/models/smoke3d_x4.onnx`):
 
     {"format": "billow-model/1", "name": "smoke3d_x4", "dim": 3, "scale": 4, "halo": 6,
      "inputs": ["density", "vel.x", "vel.y", "vel.z"],
