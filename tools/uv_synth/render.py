@@ -32,12 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import option
-from ...errors import InputError, MissingDependencyError, OutputError
-from ...io.atomic import atomic_path
-from ...progress import Progress
-from .. import atlas
-from .. import io as uvio
+from billow.config import option
+from billow.errors import InputError, MissingDependencyError, OutputError
+from billow.io.atomic import atomic_path
+from billow.progress import Progress
+from billow.uv import atlas
+from billow.uv import io as uvio
+
 from . import blender_scene, figure
 from .texture import make_texture
 
@@ -45,10 +46,13 @@ FILES = {"rgb": "rgb/frame.####.png", "uv_gt": "uv_gt/frame.####.png",
          "iuv_raw": "iuv_raw/frame.####.png", "iuv_body": "iuv_body/frame.####.png",
          "garment": "garment/frame.####.png"}
 
-# Run in a fresh interpreter: `bpy` is imported there and only there.
+# Run in a fresh interpreter: `bpy` is imported there and only there. argv[2] is tools/, where
+# this development tool lives (outside the billow package).
 _CHILD = ("import sys, bpy\n"
-          "from billow.uv.synth import blender_scene\n"
+          "sys.path.insert(0, sys.argv[2])\n"
+          "from uv_synth import blender_scene\n"
           "blender_scene.main(bpy, sys.argv[1])\n")
+TOOLS = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,8 @@ def synthesise(out_dir: str | Path, cfg: SynthConfig, progress_mode: str = "auto
     proc = None
     try:
         with open(log, "w") as err, Progress(cfg.frames, "uv synth", progress_mode) as progress:
-            proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(scratch / "config.json")],
+            proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(scratch / "config.json"),
+                                     TOOLS],
                                     stdout=subprocess.PIPE, stderr=err, text=True,
                                     cwd=str(scratch))
             for line in proc.stdout:

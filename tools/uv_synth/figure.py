@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import atlas
+from billow.uv import atlas
 
 # DensePose's part list (index 1..24), used for the tiles of the atlas.
 PART_NAMES = (

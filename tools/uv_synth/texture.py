@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import atlas
+from billow.uv import atlas
 from .figure import GARMENT_PARTS
 
 TORSO, ARMS, LEGS, HEAD = (1, 2), (15, 16, 17, 18, 19, 20, 21, 22), (11, 12, 13, 14), (23, 24)

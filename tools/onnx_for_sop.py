@@ -1,9 +1,10 @@
 """Prepare a billow ONNX model for Houdini's native ONNX Inference SOP, and print its settings.
 
-    python plugin_houdini/scripts/onnx_for_sop.py engine/billow/models/smoke3d_x4.onnx smoke_sop.onnx \\
+    python tools/onnx_for_sop.py engine/billow/models/smoke3d_x4.onnx smoke_sop.onnx \\
         --shape 64 96 64 [--layout zyx] [--voxel-size 0.05 --fps 24]
 
-Runs outside Houdini, in billow's Python (needs `onnx`; `onnxruntime` for --check). billow's
+A development tool (tools/, not shipped): runs outside Houdini, in billow's Python from a
+checkout (needs `onnx`; `onnxruntime` for --check). billow's
 contract is an input `(N, C, X, Y, Z)` float32 with channels in the model card's order
 (`density, vel.x, vel.y, vel.z`), velocity in low-res cells per frame times the card's
 normalisation, and an output `(N, 1, 4X, 4Y, 4Z)`. The SOP fills a flat buffer from Houdini
@@ -31,15 +32,19 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from billow.errors import InputError
+from billow.io.model_card import read_card
+
 LAYOUTS = ("xyz", "zyx")
 _PERM = [0, 1, 4, 3, 2]  # (N, C, Z, Y, X) <-> (N, C, X, Y, Z); its own inverse
 
 
 def load_card(model: Path) -> dict:
-    card_path = model.with_suffix(".json")
-    if not card_path.exists():
-        raise SystemExit(f"onnx_for_sop: {model}: model card {card_path.name} is missing")
-    return json.loads(card_path.read_text())
+    """The model's card, read by the card format's one reader (billow.io.model_card)."""
+    try:
+        return read_card(model, "smoke")
+    except InputError as e:
+        raise SystemExit(f"onnx_for_sop: {e}") from None
 
 
 def channel_scales(card: dict, voxel_size: float | None, fps: float | None) -> np.ndarray:
