@@ -333,6 +333,62 @@ def number_text(x: float) -> str:
     return repr(float(x)) if not float(x).is_integer() else str(int(x))
 
 
+def upres_argv(prefix, input_pattern: str, output_pattern: str, *, scale: int = 4,
+               velocity_scale: float = 1.0, device: str = "cpu",
+               frames: str | list[int] | tuple[int, ...] | None = None, model: str | None = None,
+               mask: str | None = None, up_axis: str | None = None, fps: float | None = None,
+               time_scale: float | None = None, detail_blend: float = 0.0,
+               pass_through: str | list[str] | tuple[str, ...] | None = None,
+               write_velocity: bool | None = None, half: bool | None = None,
+               density_grid: str | None = None, velocity_grid: str | None = None,
+               tile: int | None = None, threads: int = 0, skip_existing: bool = False,
+               chunk: int | None = None, chunk_index: int | None = None,
+               extra=(), progress: str = "json") -> list[str]:
+    """The `billow upres` command line, a list for `subprocess` (never a shell string).
+
+    `prefix` runs the engine (`["billow"]`, `[python, "-m", "billow"]`). Options left at None
+    (or 0 / empty / False where that is the engine's default) are not written, so the engine's
+    own default applies; `write_velocity` and `half` given as booleans are written either way.
+    `frames` is a range (`1-10x2`) or a list of frame numbers. The caller checks the values
+    against its own UI (and names its own fields in the message); the engine checks them too."""
+    argv = [*prefix, "upres", str(input_pattern), str(output_pattern), "--scale", str(int(scale)),
+            "--velocity-scale", number_text(velocity_scale), "--device", device]
+    if up_axis:
+        argv += ["--up-axis", up_axis]
+    if model:
+        argv += ["--model", str(model)]
+    if frames is not None:
+        argv += ["--frames", frames if isinstance(frames, str) else format_frames(frames)]
+    if chunk is not None:
+        argv += ["--chunk", str(int(chunk)), "--chunk-index", str(int(chunk_index))]
+    if skip_existing:
+        argv.append("--skip-existing")
+    if mask:
+        argv += ["--mask", mask]
+    if density_grid:
+        argv += ["--density-grid", density_grid]
+    if velocity_grid:
+        argv += ["--velocity-grid", velocity_grid]
+    if pass_through is not None:
+        names = pass_through.split(",") if isinstance(pass_through, str) else pass_through
+        argv += ["--pass-through", ",".join(n.strip() for n in names if n.strip())]
+    if write_velocity is not None:
+        argv.append("--write-velocity" if write_velocity else "--no-write-velocity")
+    if half is not None:
+        argv.append("--half" if half else "--no-half")
+    if detail_blend:
+        argv += ["--detail-blend", number_text(detail_blend)]
+    if fps:
+        argv += ["--fps", number_text(fps)]
+    if time_scale is not None:
+        argv += ["--time-scale", number_text(time_scale)]
+    if tile:
+        argv += ["--tile", str(int(tile))]
+    if threads:
+        argv += ["--threads", str(int(threads))]
+    return argv + [str(a) for a in extra] + ["--progress", progress]
+
+
 def command_text(argv: list[str], posix: bool | None = None) -> str:
     """One shell-safe line (for logs, a node's info and farm work items)."""
     posix = (os.name != "nt") if posix is None else posix

@@ -12,7 +12,7 @@ import os
 import shlex
 from dataclasses import dataclass, field, replace
 
-from .billow_client import number_text
+from .billow_client import number_text, upres_argv
 from .paths import PathError, to_engine_pattern
 
 SCALES = (4, 8, 16)
@@ -113,41 +113,22 @@ def build_argv(s: UpresSettings, executable: list[str] | tuple[str, ...] = ("bil
         raise SettingsError(f"Detail blend must be within 0..1, got {blend:g}")
     if (s.chunk is None) != (s.chunk_index is None):
         raise SettingsError("chunk size and chunk index go together")
-    argv = [*executable, "upres", s.input, s.output, "--scale", str(int(s.scale)),
-            "--velocity-scale", number_text(vscale), "--device", s.device]
-    if s.model:
-        argv += ["--model", s.model]
-    if s.frames:
-        argv += ["--frames", s.frames]
-    if s.chunk is not None:
-        if int(s.chunk) < 1 or int(s.chunk_index) < 0:
-            raise SettingsError(f"bad chunk {s.chunk} / index {s.chunk_index}")
-        argv += ["--chunk", str(int(s.chunk)), "--chunk-index", str(int(s.chunk_index))]
-    if s.skip_existing:
-        argv.append("--skip-existing")
-    if s.mask:
-        argv += ["--mask", s.mask]
-    if s.density_grid:
-        argv += ["--density-grid", s.density_grid]
-    if s.velocity_grid:
-        argv += ["--velocity-grid", s.velocity_grid]
-    argv += ["--pass-through", ",".join(p.strip() for p in s.pass_through.split(",") if p.strip())]
-    argv.append("--write-velocity" if s.write_velocity else "--no-write-velocity")
-    argv.append("--half" if s.half else "--no-half")
-    if blend:
-        argv += ["--detail-blend", number_text(blend)]
+    if s.chunk is not None and (int(s.chunk) < 1 or int(s.chunk_index) < 0):
+        raise SettingsError(f"bad chunk {s.chunk} / index {s.chunk_index}")
+    fps = None
     if s.fps is not None:
         fps = _number(s.fps, "FPS")
         if fps <= 0:
             raise SettingsError(f"FPS must be > 0, got {fps:g}")
-        argv += ["--fps", number_text(fps)]
-    if s.tile:
-        argv += ["--tile", str(int(s.tile))]
-    if s.threads:
-        argv += ["--threads", str(int(s.threads))]
-    argv += list(s.extra)
-    argv += ["--progress", progress]
-    return argv
+    # every flag that shapes the result is written, even at the engine's default, so the
+    # command in a farm log says exactly what ran
+    return upres_argv(executable, s.input, s.output, scale=int(s.scale), velocity_scale=vscale,
+                      device=s.device, frames=s.frames or None, model=s.model, mask=s.mask,
+                      density_grid=s.density_grid, velocity_grid=s.velocity_grid,
+                      pass_through=s.pass_through, write_velocity=s.write_velocity,
+                      half=s.half, detail_blend=blend, fps=fps, tile=s.tile,
+                      threads=s.threads, skip_existing=s.skip_existing, chunk=s.chunk,
+                      chunk_index=s.chunk_index, extra=s.extra, progress=progress)
 
 
 def resolve_executable(text: str = "", environ: dict | None = None) -> list[str]:
