@@ -58,3 +58,21 @@ def test_chunks_cover_each_frame_once_as_the_engine_selects_them():
     chunks = client.plan_chunks("1-10x2,20-22", 3)
     assert [f for c in chunks for f in c.frames] == frames
     assert all(list(c.frames) == select_chunk(frames, 3, c.index) for c in chunks)
+
+
+@pytest.mark.parametrize("pattern, frame, path", [
+    ("/c/smoke.####.vdb", 12, "/c/smoke.0012.vdb"), ("/c/s.$F4.vdb", 7, "/c/s.0007.vdb"),
+    ("/c/s.$F.vdb", 7, "/c/s.7.vdb"), ("/c/s.%04d.vdb", -3, "/c/s.-0003.vdb"),
+    ("/c/s.@@@.vdb", 5, "/c/s.005.vdb"), ("/c/single.vdb", None, "/c/single.vdb"),
+])
+def test_frame_patterns_as_the_engine_reads_them(pattern, frame, path):
+    from billow.io.sequence import FramePattern
+
+    assert client.frame_path(pattern, frame) == path == str(FramePattern.parse(pattern).path(frame))
+
+
+def test_one_frame_token_only():
+    with pytest.raises(client.FrameRangeError, match="more than one frame token"):
+        client.split_pattern("/c/a.####.$F4.vdb")
+    assert client.hashes("/c/s.$F4.vdb") == "/c/s.####.vdb"
+    assert client.hashes("/c/a.vdb") == "/c/a.vdb"

@@ -10,8 +10,11 @@ Standard library only, and no import from billow: this file is the one source th
 (`billow.io.sequence`) and writes progress (`billow.progress`) through this file, so both sides of
 each contract are the same code.
 
-Frame ranges: `1-100`, `1-100x2` (or OpenJD's `1-100:2`), `1,5,9` and mixes of those. Farm
-chunks: `--chunk N --chunk-index I` runs the I-th (0-based) group of N frames of the sorted list.
+Frame patterns: `smoke.####.vdb` (one '#' per digit), `smoke.$F4.vdb` (Houdini),
+`smoke.%04d.vdb` (printf), `smoke.@@@@.vdb` (one '@' per digit; a single '@' or '#' is unpadded);
+one token, in the file name; a path without one is a single file. Frame ranges: `1-100`,
+`1-100x2` (or OpenJD's `1-100:2`), `1,5,9` and mixes of those. Farm chunks: `--chunk N
+--chunk-index I` runs the I-th (0-based) group of N frames of the sorted list.
 
 Progress (`--progress json`): one JSON object per line on stdout,
 
@@ -44,13 +47,69 @@ EXIT_OUTPUT = 3  # the output cannot be written (permissions, disk full)
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGINT, as shells report it
 EXIT_TERMINATED = 143  # SIGTERM (timeout, Deadline, OpenCue, Kubernetes), as shells report it
 
+class FrameRangeError(ValueError):
+    """A frame range or pattern cannot be read; the message names the bad part."""
+
+
+# ---- frame patterns ----------------------------------------------------------------------------
+
+FRAME_TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
+
+
+def frame_tokens(pattern: str) -> list[str]:
+    """The frame tokens in the file-name part of a pattern."""
+    name = str(pattern).replace("\\", "/").rsplit("/", 1)[-1]
+    return [m.group(0) for m in FRAME_TOKEN.finditer(name)]
+
+
+def split_pattern(pattern: str) -> tuple[str, str, int] | None:
+    """(text before the frame token, text after it, padding) of a frame pattern; None for a
+    single file. Padding 0 or 1 is unpadded."""
+    folder, sep, name = str(pattern).rpartition("/")
+    found = list(FRAME_TOKEN.finditer(name))
+    if not found:
+        return None
+    if len(found) > 1:
+        raise FrameRangeError(f"{pattern}: more than one frame token in the pattern")
+    m = found[0]
+    if m.group(1):
+        padding = int(m.group(2) or 0)
+    elif m.group(3):
+        padding = int(m.group(4) or 0)
+    else:
+        padding = len(m.group(0))
+    return folder + sep + name[:m.start()], name[m.end():], padding
+
+
+def frame_text(frame: int, padding: int) -> str:
+    """A frame number as a pattern writes it: `0012` for padding 4, `-003` keeps the sign."""
+    sign = "-" if frame < 0 else ""
+    return f"{sign}{abs(int(frame)):0{max(padding, 1)}d}"
+
+
+def frame_path(pattern: str, frame: int | None) -> str:
+    """The file of one frame of a pattern (the pattern itself for a single file)."""
+    parts = split_pattern(pattern)
+    if parts is None:
+        return str(pattern)
+    if frame is None:
+        raise FrameRangeError(f"{pattern}: a frame number is needed for this pattern")
+    head, tail, padding = parts
+    return head + frame_text(frame, padding) + tail
+
+
+def hashes(pattern: str) -> str:
+    """The pattern with its frame token as `#` padding (`smoke.$F4.vdb` -> `smoke.####.vdb`)."""
+    parts = split_pattern(pattern)
+    if parts is None:
+        return str(pattern)
+    head, tail, padding = parts
+    return head + "#" * max(padding, 1) + tail
+
+
 # ---- frame ranges ------------------------------------------------------------------------------
 
 _RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[x:](\d+))?)?$")  # OpenJD writes steps as :
-
-
-class FrameRangeError(ValueError):
-    """A frame range cannot be read; the message names the bad part."""
 
 
 def parse_frames(spec: str) -> list[int]:

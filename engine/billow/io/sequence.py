@@ -14,7 +14,6 @@ from pathlib import Path
 from .. import client
 from ..errors import InputError
 
-_TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
 
 
 @dataclass(frozen=True)
@@ -28,21 +27,13 @@ class FramePattern:
     @classmethod
     def parse(cls, pattern: str | Path) -> "FramePattern":
         text = str(pattern)
-        folder, name = text.rsplit("/", 1) if "/" in text else ("", text)
-        matches = list(_TOKEN.finditer(name))
-        if not matches:
+        try:  # the token grammar is billow.client's, shared with the add-ons
+            parts = client.split_pattern(text)
+        except client.FrameRangeError as e:
+            raise InputError(str(e)) from None
+        if parts is None:
             return cls(text, "", None)
-        if len(matches) > 1:
-            raise InputError(f"{text}: more than one frame token in the pattern")
-        m = matches[0]
-        if m.group(1):
-            padding = int(m.group(2) or 0)
-        elif m.group(3):
-            padding = int(m.group(4) or 0)
-        else:
-            padding = len(m.group(0))
-        head = (folder + "/" if folder else "") + name[: m.start()]
-        return cls(head, name[m.end():], padding)
+        return cls(*parts)
 
     @property
     def is_sequence(self) -> bool:
@@ -53,8 +44,7 @@ class FramePattern:
             return Path(self.prefix)
         if frame is None:
             raise InputError(f"{self}: a frame number is needed for this pattern")
-        sign = "-" if frame < 0 else ""
-        return Path(f"{self.prefix}{sign}{abs(frame):0{max(self.padding, 1)}d}{self.suffix}")
+        return Path(self.prefix + client.frame_text(frame, self.padding) + self.suffix)
 
     def discover(self) -> list[int]:
         """Frame numbers of the files that exist, sorted."""
