@@ -107,11 +107,12 @@ def _tiled(g, x, tile: int, halo: int) -> torch.Tensor:
 @pytest.mark.parametrize("kind, dim, vort, blocks, size", [
     ("fast", 2, True, 2, (40, 29)), ("fast", 3, False, 1, (15, 13, 12)),
     ("smooth", 2, True, 2, (40, 29)), ("smooth", 3, False, 1, (15, 13, 12)),
-    ("paper", 2, False, 0, (19, 14))])
+    ("smooth-gated", 3, False, 1, (15, 13, 12)), ("paper", 2, False, 0, (19, 14))])
 def test_tiled_equals_whole_volume(kind, dim, vort, blocks, size):
     torch.manual_seed(0)
+    kind, gate = (kind[:-6], "speed") if kind.endswith("-gated") else (kind, "none")
     cfg = GeneratorConfig(generator=kind, dim=dim, width=8, blocks=blocks, mid_channels=4,
-                          use_vorticity=vort)
+                          use_vorticity=vort, detail_gate=gate)
     g = build_generator(cfg)
     # give the zero-initialised last layer and BN statistics some content (more for the
     # smooth generator, whose outermost halo cells reach the output through four small layers)
@@ -139,12 +140,13 @@ def _randomised(kind: str, dim: int, **kw):
     return cfg, g.eval()
 
 
-@pytest.mark.parametrize("kind, dim, vort", [("fast", 2, True), ("smooth", 2, True),
-                                             ("smooth", 3, False), ("paper", 2, False)])
-def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort):
+@pytest.mark.parametrize("kind, dim, vort, gate", [
+    ("fast", 2, True, "none"), ("smooth", 2, True, "none"), ("smooth", 3, False, "none"),
+    ("smooth", 3, False, "speed"), ("paper", 2, False, "none")])
+def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate):
     """The card's halo is the declared radius: it must reach at least as far as a change of
     one input cell actually travels (measured, not derived)."""
-    cfg, g = _randomised(kind, dim, use_vorticity=vort)
+    cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate)
     n = 2 * g.receptive_radius + 5
     x = torch.rand(1, cfg.in_channels, *([n] * dim))
     bumped = x.clone()
@@ -166,8 +168,9 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     over the 4^D sub-voxel phases, while a sub-voxel shuffle gives each phase its own weights
     and prints a 4-voxel lattice over uniform smoke (the failure seen on third-party smoke)."""
     results = {}
-    for kind in ("fast", "smooth"):
-        cfg, g = _randomised(kind, dim)
+    for kind in ("fast", "smooth", "smooth-gated"):
+        cfg, g = _randomised(kind.split("-")[0], dim,
+                             detail_gate="speed" if kind.endswith("gated") else "none")
         n = 2 * g.receptive_radius + 4
         x = torch.cat([torch.full((1, 1, *([n] * dim)), 0.6),
                        torch.full((1, dim, *([n] * dim)), 0.3)], dim=1)
@@ -177,5 +180,45 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
         inner = y[(slice(m, -m),) * dim]
         results[kind] = float(inner.std() / inner.mean())
     assert results["smooth"] < 1e-5
+    assert results["smooth-gated"] < 1e-5
     assert results["fast"] > 1e-3  # the check is able to see a lattice
 
+
+def test_speed_gate_values():
+    """g(u) = 3u / (u + 2): none for still smoke, 1 at the frame's typical speed, half as much
+    again at twice it, bounded; direction-independent."""
+    from billow.nets.generators import speed_gate
+
+    for u, want in [(0.0, 0.0), (1.0, 1.0), (2.0, 1.5), (1e6, 3.0)]:
+        v = torch.zeros(1, 3, 2, 2, 2)
+        v[:, 1] = -u  # along y, negative: only the speed counts
+        g = speed_gate(v, 4)
+        assert g.shape == (1, 1, 8, 8, 8)
+        assert torch.allclose(g, torch.full_like(g, want), rtol=1e-5, atol=1e-5), (u, g.max())
+
+
+def test_speed_gate_makes_the_velocity_scale_steer_detail():
+    """Gated output = ReLU(base + structure residual + g(speed) x detail residual): with the
+    velocity scaled to 0 (the slider at 0) the detail residual's weights no longer matter, at
+    1 they do; so the slider always reaches the detail branch."""
+    from billow.nets.generators import speed_gate
+
+    cfg, g = _randomised("smooth", 3, detail_gate="speed")
+    torch.manual_seed(2)
+    x = torch.cat([torch.rand(1, 1, 10, 10, 10), torch.randn(1, 3, 10, 10, 10)], dim=1)
+    captured = {}
+    g.out.register_forward_hook(lambda m, i, o: captured.update(r=o))
+    with torch.no_grad():
+        y = g(x)
+        base = torch.nn.functional.interpolate(x[:, :1], scale_factor=4, mode="trilinear")
+        r = captured["r"]
+        assert r.shape[1] == 2
+        want = torch.relu(base + r[:, :1] + speed_gate(x[:, 1:], 4) * r[:, 1:])
+        assert torch.allclose(y, want, atol=1e-6)
+        still = x.clone()
+        still[:, 1:] = 0
+        before = {0: g(still), 1: g(x)}
+        g.out.weight[1:].mul_(3.0)
+        g.out.bias[1:].add_(0.5)
+        assert torch.equal(g(still), before[0])
+        assert not torch.allclose(g(x), before[1], atol=1e-4)

@@ -45,7 +45,7 @@ def run(args) -> int:
     given.setdefault("iterations", 2000)
     given.setdefault("lr", 5e-5)
     fixed_fields = ["generator", "dim", "use_velocity", "use_vorticity", "width", "blocks",
-                    "mid_channels", "fine_channels", "normalise"]
+                    "mid_channels", "fine_channels", "normalise", "detail_gate"]
     if "models" in base:  # its discriminators come along, so their shape is fixed too
         fixed_fields += ["tile", "d_norm"]
     for fixed in fixed_fields:

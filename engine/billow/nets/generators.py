@@ -59,6 +59,11 @@ class GeneratorConfig:
                             "by whole-frame statistics (billow.ops.normalise) and multiplies "
                             "the density back, so the model works at any density amplitude "
                             "and speed; 'none' feeds raw values", choices=("none", "frame"))
+    detail_gate: str = option("none", "smooth generator: 'speed' splits the residual into a "
+                              "structure part and a detail part whose amplitude follows the "
+                              "local speed the network is given (SPEED_GATE), so invented "
+                              "detail follows the velocity and --velocity-scale; 'none': one "
+                              "residual", choices=("none", "speed"))
 
     @property
     def in_channels(self) -> int:
@@ -244,6 +249,25 @@ def _upsample2(x: torch.Tensor) -> torch.Tensor:
     return upsample_linear(x, 2)
 
 
+SPEED_GATE_KNEE = 2.0  # c in g(u) = (1 + c) u / (u + c): g(0) = 0, g(1) = 1, g(2) = 1.5, g < 1 + c
+
+
+def speed_gate(velocity: torch.Tensor, factor: int) -> torch.Tensor:
+    """Detail gain g(u) of the gated residual, at `factor` x the resolution of `velocity`
+    `(N, D, *S)`: u is the local speed in the units the network is given (with
+    `"normalise": "frame"`, multiples of the frame's density-weighted RMS speed, times
+    --velocity-scale and the detail mask). As in wavelet turbulence (Kim et al. 2008), the
+    amplitude of unresolved detail follows the local flow: still smoke gets none, and doubling
+    the velocity raises it by half, so the art-direction slider cannot be inert or inverted
+    whatever the trunk learned (issue 17: the ungated model's detail fell as the slider rose).
+    It saturates at 1 + c so a fast jet cannot blow the detail up. Pointwise at low res and
+    linearly up-sampled like the base, so it adds no receptive radius beyond the base's cell."""
+    # sqrt(s + e^2) - e: exactly 0 for still smoke, with a finite gradient there
+    u = torch.sqrt((velocity * velocity).sum(dim=1, keepdim=True) + 1e-12) - 1e-6
+    c = SPEED_GATE_KNEE
+    return upsample_linear((1.0 + c) * u / (u + c), factor)
+
+
 class SmoothGenerator(nn.Module):
     """Low-res trunk -> C -> [trilinear x2 -> C -> ReLU] x2 -> 1x1 C, + linear base, ReLU."""
 
@@ -258,7 +282,9 @@ class SmoothGenerator(nn.Module):
         self.to_mid = conv(w, m, 3, padding=1)
         self.up1 = conv(m, m, 3, padding=1)
         self.up2 = conv(m, q, 3, padding=1)
-        self.out = conv(q, 1, 1)
+        self.gated = cfg.detail_gate == "speed" and cfg.use_velocity
+        # channel 0: structure residual; channel 1 (gated models): detail residual x g(speed)
+        self.out = conv(q, 2 if self.gated else 1, 1)
         # start as the interpolated base: the residual branch begins at zero
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
@@ -277,6 +303,9 @@ class SmoothGenerator(nn.Module):
         h = _trunk_features(self, x)
         r = F.relu(self.up1(_upsample2(self.to_mid(h))))
         r = self.out(F.relu(self.up2(_upsample2(r))))
+        if self.gated:
+            gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
+            r = r[:, :1] + gate * r[:, 1:]
         return F.relu(upsample_linear(x[:, :1], FACTOR) + r)
 
     def rr_chains(self):
