@@ -19,8 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "engine" / "billow" / "client.py"
-COPIES = (REPO / "plugin_blender" / "core" / "billow_client.py",
-          REPO / "plugin_houdini" / "python" / "billow_houdini" / "billow_client.py")
+COPIES = (REPO / "plugin_blender" / "vendor" / "billow_client.py",
+          REPO / "plugin_houdini" / "python" / "billow_houdini" / "vendor" / "billow_client.py")
 HEADER = ("# Vendored copy of engine/billow/client.py, written by tools/vendor_client.py:\n"
           "# do not edit here; edit the engine's file and run `python tools/vendor_client.py`.\n")
 

@@ -2,8 +2,8 @@
 `--progress json` protocol, and launching `billow` as a subprocess.
 
 Standard library only, and no import from billow: this file is the one source that
-`tools/vendor_client.py` copies, verbatim, into the add-ons (`plugin_blender/core/billow_client.py`,
-`plugin_houdini/python/billow_houdini/billow_client.py`), whose Pythons cannot import the engine;
+`tools/vendor_client.py` copies, verbatim, into the add-ons (`plugin_blender/vendor/` and
+`plugin_houdini/python/billow_houdini/vendor/`), whose Pythons cannot import the engine;
 `tests/test_client_vendored.py` fails when a copy differs. The engine itself reads frame ranges
 (`billow.io.sequence`) and writes progress (`billow.progress`) through this file, so both sides of
 each contract are the same code.

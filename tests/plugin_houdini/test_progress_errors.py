@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from billow_houdini.billow_client import ProgressReader, error_line, parse_line
+from billow_houdini.vendor.billow_client import ProgressReader, error_line, parse_line
 from billow_houdini.errors import EngineCancelled, EngineError, error_from_exit, error_from_launch
 
 STREAM = """{"event": "start", "total": 4, "task": "upres"}

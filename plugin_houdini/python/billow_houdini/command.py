@@ -12,7 +12,7 @@ import os
 import shlex
 from dataclasses import dataclass, field, replace
 
-from .billow_client import number_text, upres_argv
+from .vendor.billow_client import number_text, upres_argv
 from .paths import PathError, to_engine_pattern
 
 SCALES = (4, 8, 16)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import signal
 
-from .billow_client import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_RUNTIME, error_line,
-                            is_noise)
+from .vendor.billow_client import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_RUNTIME,
+                                   error_line, is_noise)
 
 HINTS = {
     EXIT_INPUT: "check the input cache, frame range, grid names and model",

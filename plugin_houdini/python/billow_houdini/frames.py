@@ -8,7 +8,7 @@ display and expected outputs.
 
 from __future__ import annotations
 
-from .billow_client import parse_frames
+from .vendor.billow_client import parse_frames
 
 
 def frames_to_render(frames: str | list[int], output_pattern: str, skip_existing: bool,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 
-from .billow_client import FrameRangeError, frame_tokens, hashes  # noqa: F401 (this module's API)
-from .billow_client import frame_path as client_frame_path
+# frame_tokens and hashes are this module's API too (the client's implementation)
+from .vendor.billow_client import FrameRangeError, frame_tokens, hashes  # noqa: F401
+from .vendor.billow_client import frame_path as client_frame_path
 
 # $F, $F4, ${F}, ${F4}: the only Houdini variables that stay in a pattern for the engine.
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")

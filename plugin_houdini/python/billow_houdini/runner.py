@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .billow_client import ProgressReader, ProgressState, engine_env, popen_kwargs, stop
+from .vendor.billow_client import (ProgressReader, ProgressState, engine_env, popen_kwargs,
+                                   stop)
 from .errors import EngineCancelled, error_from_exit, error_from_launch
 
 
