@@ -64,15 +64,19 @@ def step(context, obj, now: float | None = None) -> str:
         snap = st["job"].status.snapshot()
         if not snap.finished:
             return "running"
-        job_sig, plan = st["running"], st["plan"]
+        job_sig, plan, via = st["running"], st["plan"], st["job"].via
         st["job"] = st["plan"] = None
-        level, message, out = apply_result(context, plan, snap)
+        level, message, out = apply_result(context, plan, snap, via)
         st["shown"] = job_sig
         _status(context, f"billow live preview: {message.removeprefix('billow: ')}"
                 if out is not None else message)
         return "loaded" if out is not None else "failed"
     if st["shown"] == sig or now - st["changed"] < DEBOUNCE:
         return "idle" if st["shown"] == sig else "waiting"
+    from .operators import _ACTIVE
+
+    if obj.name in _ACTIVE:  # its Upres is running (on the warm engine, maybe): not behind it
+        return "waiting"
     from .core.command import EngineNotFound
     from .core.mask import MaskError
     from .scene import SourceError

@@ -2,11 +2,14 @@
 load the result.
 
 Preview runs on the warm engine (`warm.py`, one `billow serve` process kept with its model
-loaded) unless the preferences turn it off; Upres runs a fresh engine process with per-frame
-progress. `invoke` (a click in the UI) runs modally: a timer polls the worker's status snapshot, feeds the
-window-manager progress bar and the status bar, and Esc cancels (the engine is interrupted and
-its temporary files removed; finished frames stay, a partial one never appears). `execute` (a
-script, a test, `blender -b --python`) runs the same job synchronously.
+loaded; started by the first preview) unless the preferences turn it off. Upres (and its
+re-runs) runs on the warm engine when one is running, else in a new engine process; both give
+the same per-frame progress and the same files, and the status line and the final report say
+which one ran (`job.via`). `invoke` (a click in the UI) runs modally: a timer polls the worker's
+status snapshot, feeds the window-manager progress bar and the status bar, and Esc cancels (the
+engine stops the run and removes the frame it was writing; finished frames stay, a partial one
+never appears; the warm engine stays up). `execute` (a script, a test, `blender -b --python`)
+runs the same job synchronously.
 """
 
 from __future__ import annotations
@@ -140,20 +143,25 @@ def make_plan(context, obj, role: str) -> Plan:
 
 
 def start_job(context, plan: Plan):
-    """A preview on the warm engine (started here the first time), anything else cold."""
-    if plan.role == "preview" and prefs(context).warm_engine:
+    """A preview on the warm engine (started here the first time); an Upres on the warm engine
+    when one is running (a batch script's Upres leaves no engine process behind), else in a new
+    engine process. `job.via` names which, for the status line and the report."""
+    if prefs(context).warm_engine:
         from . import warm
 
         try:
-            server = warm.server(context, plan.prefix, plan.request.model)
-            return ServerJob(server, plan.argv[len(plan.prefix):]).start()
+            server = (warm.server(context, plan.prefix, plan.request.model)
+                      if plan.role == "preview" else warm.running(plan.prefix))
+            if server is not None:
+                return ServerJob(server, plan.argv[len(plan.prefix):]).start()
         except ServerError as e:
-            print(f"billow: warm engine unavailable ({e}); starting a cold one")
+            print(f"billow: warm engine unavailable ({e}); starting a new engine process")
     return EngineJob(plan.argv, plan.request.output_pattern).start()
 
 
-def apply_result(context, plan: Plan, snap):
-    """The finished run -> (report level, message, output object or None)."""
+def apply_result(context, plan: Plan, snap, via: str = ""):
+    """The finished run -> (report level, message, output object or None); `via` (the job's)
+    says which engine ran it."""
     if snap.state == "cancelled":
         return ("WARNING", f"billow: cancelled; {snap.done} of {snap.total} frames were "
                 f"written to {plan.request.output_pattern} (tick Resume to continue)", None)
@@ -170,12 +178,12 @@ def apply_result(context, plan: Plan, snap):
     else:
         remove_old_versions(plan.request.output_pattern)
     return ("INFO", f"billow: {obj.name} <- {snap.done} frame{'s' * (snap.done != 1)} in "
-            f"{snap.elapsed:.1f} s", obj)
+            f"{snap.elapsed:.1f} s" + (f" ({via})" if via else ""), obj)
 
 
-def finish(op, context, plan: Plan, snap) -> set:
+def finish(op, context, plan: Plan, snap, via: str = "") -> set:
     """Turn the final status into objects or a report."""
-    level, message, obj = apply_result(context, plan, snap)
+    level, message, obj = apply_result(context, plan, snap, via)
     op.report({level}, message)
     if obj is None:
         return {"CANCELLED"}
@@ -223,7 +231,8 @@ class _Run:
         plan = self._plan(context)
         if plan is None:
             return {"CANCELLED"}
-        return finish(self, context, plan, start_job(context, plan).wait())
+        job = start_job(context, plan)
+        return finish(self, context, plan, job.wait(), job.via)
 
     def invoke(self, context, event):
         self.plan = self._plan(context)
@@ -264,10 +273,10 @@ class _Run:
         snap = self.job.status.snapshot()
         if not snap.finished:
             context.window_manager.progress_update(int(100 * snap.fraction))
-            self._show(context, snap.text("billow " + self.role), snap.fraction)
+            self._show(context, snap.text(f"billow {self.role} ({self.job.via})"), snap.fraction)
             return {"PASS_THROUGH"}
         self._end(context)
-        return finish(self, context, self.plan, snap)
+        return finish(self, context, self.plan, snap, self.job.via)
 
     def cancel(self, context):  # Blender closing the window / file while running
         self.job.cancel()

@@ -29,6 +29,19 @@ def up_axis_label(obj) -> str:
     return f"{axis} ({why})"
 
 
+def engine_label(context) -> tuple[str, str]:
+    """(text, icon): which engine the next run uses, so a cold start is never a surprise."""
+    from . import warm
+    from .preferences import prefs
+
+    if not prefs(context).warm_engine:
+        return "Each run starts a new engine process (warm engine off)", "INFO"
+    server = warm.current()
+    if server is not None and server.alive:
+        return "Warm engine running: Upres and Preview skip start-up", "CHECKMARK"
+    return "No warm engine: Upres starts a new process (Preview starts one)", "INFO"
+
+
 def draw_settings(layout, context, obj) -> None:
     s = obj.billow
     layout.use_property_split = True
@@ -78,6 +91,8 @@ def draw_settings(layout, context, obj) -> None:
     row.operator("billow.preview", icon="RESTRICT_RENDER_OFF")
     row.operator("billow.upres", icon="PLAY")
     layout.prop(s, "live_preview", icon="VIEW_CAMERA")
+    text, icon = engine_label(context)
+    layout.label(text=text, icon=icon)
     wm = context.window_manager
     status = wm.billow_status
     if status:

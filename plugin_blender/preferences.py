@@ -30,10 +30,10 @@ class BILLOW_AddonPreferences(bpy.types.AddonPreferences):
         description="Folder of ONNX models (each with its .json card) offered in the panel; "
         "empty: only the engine's shipped model")
     warm_engine: bpy.props.BoolProperty(
-        name="Warm engine for previews", default=True,
+        name="Warm engine", default=True,
         description="Keep one engine process running with the model loaded (started at the "
-        "first preview, ended with Blender), so Preview and Live Preview skip the engine's "
-        "start-up; off: a fresh engine per preview")
+        "first preview, ended with Blender), so Preview, Live Preview and Upres re-runs skip "
+        "the engine's start-up; off: a new engine process per run")
     check_result: StringProperty(name="Check result", default="", options={"SKIP_SAVE"})
     check_ok: bpy.props.BoolProperty(default=False, options={"SKIP_SAVE"})
 

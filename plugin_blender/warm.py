@@ -1,6 +1,7 @@
 """The warm engine inside Blender: one `billow serve` process (core/server.py) for the session,
-started at the first preview, restarted when the engine setting changes or it stopped, and
-ended when the add-on is disabled or Blender quits (its stdin closes with Blender in any case)."""
+started at the first preview, used by previews and by Upres while it runs, restarted when the
+engine setting changes or it stopped, and ended when the add-on is disabled or Blender quits
+(its stdin closes with Blender in any case)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def server(context, prefix: list[str], model: str | None = None) -> EngineServer
 
 def current() -> EngineServer | None:
     return _SERVER
+
+
+def running(prefix: list[str]) -> EngineServer | None:
+    """The warm engine if one is running for this engine `prefix` (never starts one)."""
+    if _SERVER is not None and _SERVER.alive and _SERVER.prefix == list(prefix):
+        return _SERVER
+    return None
 
 
 def shutdown() -> None:

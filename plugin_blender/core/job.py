@@ -41,6 +41,8 @@ class EngineJob:
     """One engine run. `start()`, then `status.snapshot()` as often as you like; `wait()` for a
     synchronous run; `cancel()` from any thread."""
 
+    via = "new engine process"  # what the panel says ran it
+
     def __init__(self, argv: list[str], output_pattern: str = "", grace: float = 3.0,
                  env: dict | None = None):
         self.argv, self.output_pattern, self.grace = list(argv), output_pattern, grace

@@ -3,8 +3,12 @@ and re-runs, so a one-frame preview costs its compute and not the engine's start
 
 `EngineServer` owns the process and its JSON-lines protocol (see `billow serve --help` and
 engine/billow/commands/serve.py): requests are the same `billow upres` command lines a cold run
-uses. `ServerJob` gives one request the interface of `job.EngineJob` (start, status snapshots,
-cancel, wait), so the operators run either the same way. Plain Python, no `bpy`.
+uses, and a request's progress arrives as the same `--progress json` events (tagged with the
+request's id), read by the same `progress.parse_line` and folded into the same `Status`.
+`ServerJob` gives one request the interface of `job.EngineJob` (start, status snapshots,
+cancel, wait), so the operators run a preview or a whole sequence either way. Cancelling sends
+`{"op": "cancel", "id": N}`: only that request stops (the engine removes the frame it was
+writing; finished frames stay) and the engine stays warm. Plain Python, no `bpy`.
 
 The server ends when its stdin closes: when Blender quits (even when it crashes) the pipe
 closes and the engine exits by itself.
@@ -15,15 +19,12 @@ from __future__ import annotations
 import collections
 import itertools
 import json
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 
 from .command import engine_env, popen_kwargs
-from .progress import Status, engine_error
+from .progress import Status, engine_error, parse_line
 
 
 class ServerError(RuntimeError):
@@ -40,6 +41,7 @@ class EngineServer:
         self.proc: subprocess.Popen | None = None
         self._ids = itertools.count(1)
         self._results: dict[int, dict] = {}
+        self._listeners: dict[int, object] = {}  # request id -> callable(event)
         self._cond = threading.Condition()
         self._ready = False
         self._dead = ""
@@ -70,17 +72,22 @@ class EngineServer:
 
     def _read_stdout(self) -> None:
         for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a stray print from a library
-            if not isinstance(event, dict):
+            if not line.strip():
                 continue
+            event = parse_line(line)
+            kind, rid = event["event"], event.get("id")
+            if kind == "log" or (kind != "ready" and not isinstance(rid, int)):
+                continue  # not a protocol line
             with self._cond:
-                if event.get("event") == "ready":
+                if kind == "ready":
                     self._ready = True
-                elif event.get("event") == "result" and isinstance(event.get("id"), int):
-                    self._results[event["id"]] = event
+                elif kind == "result":
+                    self._listeners.pop(rid, None)
+                    self._results[rid] = event
+                else:  # the request's progress
+                    listener = self._listeners.get(rid)
+                    if listener is not None:
+                        listener(event)
                 self._cond.notify_all()
         rc = self.proc.wait()
         time.sleep(0.05)  # let the stderr reader take the last lines
@@ -96,19 +103,30 @@ class EngineServer:
     def ready(self) -> bool:
         return self._ready and self.alive
 
-    def submit(self, argv: list[str]) -> int:
-        """Send one `upres ...` command line (without the executable); its request id."""
+    def submit(self, argv: list[str], on_event=None) -> int:
+        """Send one `upres ...` command line (without the executable); its request id.
+        `on_event(event)` gets the request's progress events (on the reader thread)."""
         if not self.alive:
             raise ServerError(f"the warm engine is not running ({self._dead or 'not started'})")
         rid = next(self._ids)
-        text = json.dumps({"id": rid, "argv": [str(a) for a in argv]}) + "\n"
+        if on_event is not None:
+            with self._cond:
+                self._listeners[rid] = on_event
+        try:
+            self._send({"id": rid, "argv": [str(a) for a in argv]})
+        except ServerError:
+            with self._cond:
+                self._listeners.pop(rid, None)
+            raise
+        return rid
+
+    def _send(self, obj: dict) -> None:
         try:
             with self._write_lock:
-                self.proc.stdin.write(text)
+                self.proc.stdin.write(json.dumps(obj) + "\n")
                 self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError) as e:
             raise ServerError(f"the warm engine stopped ({self._dead or e})") from e
-        return rid
 
     def result(self, rid: int) -> dict | None:
         """The answer to request `rid`, or None while it runs; a stopped engine answers for it."""
@@ -141,17 +159,15 @@ class EngineServer:
                 self._cond.wait(left)
         return self._ready and not self._dead
 
-    def interrupt(self) -> None:
-        """Cancel the request being computed (the server stays up)."""
+    def cancel(self, rid: int) -> None:
+        """Stop request `rid` (running or queued); the server stays up and answers it with
+        `"cancelled": true`."""
         if not self.alive:
             return
         try:
-            if sys.platform == "win32":
-                self.proc.send_signal(signal.CTRL_BREAK_EVENT)
-            else:
-                os.killpg(self.proc.pid, signal.SIGINT)
-        except (ProcessLookupError, PermissionError):
-            pass
+            self._send({"op": "cancel", "id": rid})
+        except ServerError:
+            pass  # it stopped: `result` answers for the request
 
     def close(self, timeout: float = 5.0) -> None:
         """End the server: close its input (it exits), kill it if it does not."""
@@ -169,7 +185,10 @@ class EngineServer:
 
 
 class ServerJob:
-    """One upres request on an `EngineServer`, with `EngineJob`'s interface."""
+    """One upres request (a preview frame or a whole sequence) on an `EngineServer`, with
+    `EngineJob`'s interface; its progress events update `status` as a cold run's do."""
+
+    via = "warm engine"  # what the panel says ran it
 
     def __init__(self, server: EngineServer, argv: list[str]):
         self.server, self.argv = server, list(argv)
@@ -178,9 +197,9 @@ class ServerJob:
         self._cancelled = threading.Event()
 
     def start(self) -> ServerJob:
-        self.status.set(state="running", total=1)
+        self.status.set(state="running")
         try:
-            self._rid = self.server.submit(self.argv)
+            self._rid = self.server.submit(self.argv, on_event=self.status.apply)
         except ServerError as e:
             self.status.set(state="failed", error=str(e))
             return self
@@ -194,8 +213,9 @@ class ServerJob:
         if self._cancelled.is_set() or answer.get("cancelled"):
             self.status.set(state="cancelled", elapsed=elapsed)
         elif answer.get("ok"):
-            frames = int(answer.get("frames", 1))
-            self.status.set(state="done", done=frames, total=max(frames, 1), elapsed=elapsed)
+            frames = int(answer.get("frames", 0))
+            total = max(self.status.snapshot().total, frames)
+            self.status.set(state="done", done=frames, total=total, elapsed=elapsed)
         else:
             self.status.set(state="failed", error=str(answer.get("error", "unknown error")),
                             returncode=answer.get("exit_code"))
@@ -205,7 +225,7 @@ class ServerJob:
             return
         self._cancelled.set()
         self.status.set(state="cancelling")
-        self.server.interrupt()
+        self.server.cancel(self._rid)
         if wait:
             self.wait(timeout=30)
 

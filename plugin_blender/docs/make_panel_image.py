@@ -40,7 +40,7 @@ mask.empty_display_type = "SPHERE"
 s = obj.billow
 s.detail, s.mask_object, s.mask_falloff, s.frame_mode = 1.6, mask, 0.5, "SCENE"
 s.write_velocity = True
-bpy.context.window_manager.billow_status = "billow upres: frame 14 (4/48), 88 s left - Esc to cancel"
+bpy.context.window_manager.billow_status = "billow upres (new engine process): frame 14 (4/48), 88 s left - Esc to cancel"
 bpy.context.window_manager.billow_progress = 4 / 48
 print("LAYOUT " + json.dumps(panel_layout.record(obj)))
 """
@@ -146,7 +146,8 @@ def draw(items: list, out: Path) -> None:
             y += row_h
             continue
         if kind == "label":
-            icon = {"VOLUME_DATA": "\u25a7 ", "TIME": "\u25f7 ", "INFO": "\u24d8 "}.get(
+            icon = {"VOLUME_DATA": "\u25a7 ", "TIME": "\u25f7 ", "INFO": "\u2139 ",
+                    "CHECKMARK": "\u2713 "}.get(
                 it["icon"], "")
             text(16, y + 9, icon + it["text"], DIM if it["icon"] == "TIME" else TEXT, size=6)
             y += row_h

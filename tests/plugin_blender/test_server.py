@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -105,3 +107,126 @@ def test_auto_up_axis(declared, rot_x_deg, expected):
     c, s = np.cos(np.radians(rot_x_deg)), np.sin(np.radians(rot_x_deg))
     m = [[1, 0, 0, 0], [0, c, -s, 0], [0, s, c, 0], [0, 0, 0, 1]]
     assert auto_up_axis(declared, m) == expected
+
+
+def _events(lines: list[str]) -> list[tuple]:
+    """What a `--progress json` stream says, without timings or folders."""
+    from plugin_blender.core.progress import parse_line
+
+    out = []
+    for line in lines:
+        e = parse_line(line)
+        if e["event"] in ("log", "result", "ready"):
+            continue
+        out.append((e["event"], e.get("frame"), e.get("done"), e.get("total"),
+                    os.path.basename(e.get("file") or ""), e.get("frames")))
+    return out
+
+
+def test_warm_sequence_streams_progress_cancels_and_resumes(tmp_path, toy_models):
+    """A whole sequence through `billow serve`: the same `--progress json` events as a cold run
+    (read by the same parser into the same Status) and the same voxels; a cancel mid-sequence
+    stops that request only, leaves complete frames only and the engine answering; a queued
+    request cancelled before it runs never writes; --skip-existing resumes the cancelled run."""
+    from tests.infer.conftest import smoke_frame
+
+    for f in range(1, 17):  # enough frames that a loaded machine cannot finish before the cancel
+        smoke_frame(tmp_path / "in" / f"smoke.{f:04d}.vdb", shift=0.25 * f)
+    seq = tmp_path / "in" / "smoke.####.vdb"
+    model = str(toy_models / "toy_x4.onnx")
+
+    def argv(out, frames, **kw):
+        req = UpresRequest(str(seq), str(tmp_path / out / "s_x4.####.vdb"), frames, model, 4,
+                           2.0, None, "cpu", "z", 24.0, **kw)
+        return upres_argv(PREFIX, req)
+
+    cold = subprocess.run(argv("cold", (1, 2, 3)), env=ENV, capture_output=True, text=True,
+                          timeout=300)
+    assert cold.returncode == 0, cold.stderr
+    server = EngineServer(PREFIX, ("--model", model), env=ENV).start()
+    try:
+        assert server.wait_ready(120)
+        pid = server.proc.pid
+        lines = []
+        job = ServerJob(server, argv("warm", (1, 2, 3))[len(PREFIX):])
+        seen = []
+        rid = server.submit(job.argv, on_event=lambda e: (lines.append(json.dumps(e)),
+                                                          job.status.apply(e)))
+        while (answer := server.result(rid)) is None:
+            snap = job.status.snapshot()
+            seen.append((snap.done, snap.total))
+            time.sleep(0.02)
+        assert answer["ok"] and answer["frames"] == 3, answer
+        assert _events(lines) == _events(cold.stdout.splitlines())
+        assert [e[0] for e in _events(lines)] == ["start", "frame", "frame", "frame", "end",
+                                                 "summary"]
+        snap = job.status.snapshot()
+        assert (snap.done, snap.total) == (3, 3) and len(snap.files) == 3
+        assert all(d <= t for d, t in seen) and seen == sorted(seen)
+        for f in (1, 2, 3):
+            name = f"s_x4.{f:04d}.vdb"
+            np.testing.assert_array_equal(read_grid(tmp_path / "warm" / name, "density").data,
+                                          read_grid(tmp_path / "cold" / name, "density").data)
+
+        # cancel mid-sequence; a queued request cancelled before it runs
+        long = ServerJob(server, argv("cancel", tuple(range(1, 17)))[len(PREFIX):]).start()
+        queued = ServerJob(server, argv("queued", (1,))[len(PREFIX):]).start()
+        queued.cancel(wait=False)
+        while long.status.snapshot().done < 1:
+            assert not long.status.snapshot().finished, long.status.snapshot().error
+            time.sleep(0.02)
+        long.cancel()
+        snap = long.status.snapshot()
+        assert snap.state == "cancelled", snap
+        assert queued.wait(60).state == "cancelled"
+        kept = sorted(p.name for p in (tmp_path / "cancel").iterdir())
+        assert not [n for n in kept if n.startswith(".") or "tmp" in n], kept
+        assert 1 <= len(kept) < 16 and snap.done <= len(kept), (kept, snap)
+        for name in kept:  # what has a final name is a complete frame
+            assert read_grid(tmp_path / "cancel" / name, "density").data.max() > 0.1
+        assert not (tmp_path / "queued").exists()
+        stamps = {n: (tmp_path / "cancel" / n).stat().st_mtime_ns for n in kept}
+
+        # the same engine answers, and resumes the cancelled run
+        resumed = ServerJob(server, argv("cancel", tuple(range(1, 17)),
+                                         skip_existing=True)[len(PREFIX):]).start().wait(300)
+        assert resumed.state == "done", resumed.error
+        assert resumed.done == 16 - len(kept) and resumed.total == 16 - len(kept)
+        assert len(list((tmp_path / "cancel").iterdir())) == 16
+        assert all((tmp_path / "cancel" / n).stat().st_mtime_ns == t for n, t in stamps.items())
+
+        # SIGINT (a terminal's Ctrl+C) cancels the running request only, and nothing when idle
+        sig = ServerJob(server, argv("sigint", tuple(range(1, 17)))[len(PREFIX):]).start()
+        while sig.status.snapshot().done < 1:
+            assert not sig.status.snapshot().finished, sig.status.snapshot().error
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGINT)
+        snap = sig.wait(60)  # not cancelled by the job: "cancelled" is the engine's answer
+        assert snap.state == "cancelled" and snap.done < 16, snap
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        after = ServerJob(server, argv("after", (1,))[len(PREFIX):]).start().wait(120)
+        assert after.state == "done" and after.done == 1, after.error
+        assert server.alive and server.proc.pid == pid
+    finally:
+        server.close()
+    assert server.proc.returncode == 0
+
+
+def test_request_stdout_keeps_stdout_for_protocol_lines(capsys):
+    """While a request runs, its progress lines go on with its id; a library's stray print goes
+    to stderr, never into the protocol."""
+    import types
+
+    from billow.commands.serve import _RequestStdout
+
+    sent = []
+    out = _RequestStdout(types.SimpleNamespace(send=sent.append), 7)
+    print(json.dumps({"event": "frame", "done": 1}), file=out)
+    print("a stray line", file=out)
+    out.write('{"event": "summary", ')  # a line may arrive in pieces
+    out.write('"frames": 3}\n')
+    assert sent == [{"event": "frame", "done": 1, "id": 7},
+                    {"event": "summary", "frames": 3, "id": 7}]
+    assert out.frames == 3
+    assert capsys.readouterr().err == "a stray line\n"

@@ -49,7 +49,9 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args, backend_for=None) -> int:
+    """`backend_for(card, backend, device, precision, threads)`: where the network comes from
+    (default: loaded here; `billow serve` passes its warm cache)."""
     # heavy imports (torch, onnxruntime) only when the command runs: `billow --help` and the
     # DCC add-ons' `billow --version` stay fast
     from ..farm import select_chunk
@@ -84,7 +86,8 @@ def run(args) -> int:
         preview = UpresPreview(args.preview, args.preview_every, scale=cfg.scale,
                                up=opt.up_axis, label=card.name)
     start = time.perf_counter()
-    backend = make_backend(card, args.backend, args.device, args.precision, args.threads)
+    backend = (backend_for or make_backend)(card, args.backend, args.device, args.precision,
+                                            args.threads)
     written = upres_sequence(jobs, backend, card, cfg, opt, progress_mode=args.progress,
                              skip_existing=args.skip_existing, preview=preview,
                              settings={"billow_backend": backend.name,
