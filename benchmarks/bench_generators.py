@@ -4,7 +4,7 @@
                                           [--fast-config shipped|default]
 
 The fast generator is built as the shipped model's card describes it (`architecture.model` of
-models/smoke3d_x4.json; `--fast-config default` takes GeneratorConfig's defaults instead).
+engine/billow/models/smoke3d_x4.json; `--fast-config default` takes GeneratorConfig's defaults instead).
 
 Prints both rates and their ratio (target: fast >= 30x paper). Inference mode, float32,
 batch 1, random input (density + velocity); each figure is the best of `--repeats` timed
@@ -52,7 +52,7 @@ def main() -> None:
         import json
         from pathlib import Path
 
-        card = Path(__file__).resolve().parents[1] / "models" / "smoke3d_x4.json"
+        card = Path(__file__).resolve().parents[1] / "engine/billow/models/smoke3d_x4.json"
         kw = {k: v for k, v in json.loads(card.read_text())["architecture"]["model"].items()
               if k not in ("generator", "dim")}
         print(f"fast generator as shipped ({card.name}): {kw}")

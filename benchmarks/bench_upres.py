@@ -6,7 +6,7 @@
 2. Peak resident memory of a large frame (default 256x180x180 -> 1024x720x720, the
    dissertation's largest, Fig. 3.10) with the output written sparsely (target: < 8 GB).
 
-    python benchmarks/bench_upres.py [--model models/smoke3d_x4.onnx] [--size 64] [--big]
+    python benchmarks/bench_upres.py [--model engine/billow/models/smoke3d_x4.onnx] [--size 64] [--big]
 
 Prints seconds, output voxels per second and the ratios. Any ONNX model with a card works;
 speed does not depend on the weights, so an untrained export measures the same engine cost.

@@ -29,7 +29,7 @@ ENGINE = str(Path(__file__).resolve().parents[1] / "engine")
 
 def timed(cmd: list[str], engine: str) -> float:
     env = {**os.environ, "PYTHONPATH": engine, "OMP_NUM_THREADS": "1",
-           "BILLOW_MODELS": str(Path(ENGINE).parent / "models")}
+           "BILLOW_MODELS": str(Path(ENGINE) / "billow" / "models")}
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "billow", *cmd], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

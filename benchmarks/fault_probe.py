@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "engine"))
 
 from billow.io.openvdb_module import openvdb  # noqa: E402
 
-MODEL = ROOT / "models" / "smoke3d_x4.onnx"
+MODEL = ROOT / "engine" / "billow" / "models" / "smoke3d_x4.onnx"
 
 
 def env() -> dict:

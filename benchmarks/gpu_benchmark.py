@@ -79,7 +79,7 @@ def run_gpu_tests() -> dict:
 def shipped_generator():
     """(torch module, card) of the default model, built from its card (billow's own loader)."""
     from billow.infer.backends import torch_module_from_card
-    from billow.infer.card import load_card
+    from billow.io.model_card import load_card
     from billow.infer.models import default_model
 
     card = load_card(default_model())

@@ -2,7 +2,7 @@
 then `billow eval` (tricubic and wavelet turbulence beside them), one report per model and set,
 and one JSON with every set's figures and their mean for `billow export --eval`.
 
-    python benchmarks/heldout_vdb.py models/smoke3d_x4.onnx \
+    python benchmarks/heldout_vdb.py engine/billow/models/smoke3d_x4.onnx \
         --set data/heldout3d_128v:31-50 --set data/heldout3d_128b:41-60 \
         --out eval3d --json eval3d/summary.json
 

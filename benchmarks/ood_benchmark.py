@@ -3,7 +3,7 @@ sees, and every method side by side on it.
 
     python benchmarks/ood_benchmark.py generate --out /work/data/ood
     python benchmarks/ood_benchmark.py eval --data /work/data/ood \
-        --model old=models/smoke3d_x4.onnx --out /work/data/ood_eval
+        --model old=engine/billow/models/smoke3d_x4.onnx --out /work/data/ood_eval
 
 `generate` simulates at high resolution and derives the low-res input (see benchmarks/
 README_ood.md for the sets): PhiFlow (a third-party solver from PyPI, run in its own Python,

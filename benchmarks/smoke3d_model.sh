@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The shipped 3D model (models/smoke3d_x4) and its L1-only control, end to end.
+# The shipped 3D model (engine/billow/models/smoke3d_x4) and its L1-only control, end to end.
 #
 #   bash benchmarks/smoke3d_model.sh            # data, training, held-out evaluation, export
 #
 # Session 3 ran these steps on a 2-core CPU with both fine-tunes side by side (1 thread each);
-# figures and wall times are in models/smoke3d_x4.json and README "Models". Every step skips
+# figures and wall times are in engine/billow/models/smoke3d_x4.json and README "Models". Every step skips
 # work that is already done, so the script can be re-run after an interruption. Run folders
 # go to runs/, data to data/, reports to eval3d/.
 set -euo pipefail
@@ -59,4 +59,4 @@ $B export runs/l1ctl128 --out eval3d/l1_control.onnx
 python benchmarks/heldout_vdb.py eval3d/adversarial.onnx eval3d/l1_control.onnx \
   --set data/heldout3d_128b:41-60 --set data/heldout3d_128c:41-60 \
   --set data/heldout3d_128v:31-50 --out eval3d --json eval3d/test.json
-$B export "$CHOSEN" --out models/smoke3d_x4.onnx --eval eval3d/test.json
+$B export "$CHOSEN" --out engine/billow/models/smoke3d_x4.onnx --eval eval3d/test.json

@@ -5,7 +5,7 @@
 #   bash benchmarks/smooth3d_model.sh            # data, L1 stage, D warm-up, adversarial stage
 #   ROOT=/work bash benchmarks/smooth3d_model.sh # where data/ and runs/ go (default: .)
 #
-# Design (see models/smoke3d_x4.json "design" and the README "Models" section):
+# Design (see engine/billow/models/smoke3d_x4.json "design" and the README "Models" section):
 # - generator "smooth": low-res trunk, resize-convolution up-sampling (no 4-voxel lattice);
 # - "normalise": "frame": density and velocity divided by whole-frame statistics, so any
 #   density amplitude and any speed look alike to the network (upres(k rho) = k upres(rho));

@@ -7,7 +7,7 @@ child that loads the same session and runs a tiny tile. The increase is fitted a
 `a + b * padded output voxels` (least squares); `b` is the model's working bytes per output
 voxel, what `billow.infer.upres.tile_for_memory` uses when a card does not say.
 
-    python benchmarks/tile_memory.py [--model models/smoke3d_x4.onnx] [--tiles 8,16,24,32,40]
+    python benchmarks/tile_memory.py [--model engine/billow/models/smoke3d_x4.onnx] [--tiles 8,16,24,32,40]
 """
 
 from __future__ import annotations

@@ -6,12 +6,15 @@ anything else is a bug or a runtime failure and keeps its traceback.
 
 from __future__ import annotations
 
-# Exit codes, distinct so that farm schedulers can tell a bad job from a broken machine.
-EXIT_RUNTIME = 1  # unexpected failure inside billow (a bug, out of memory, a crashed kernel)
-EXIT_INPUT = 2  # the input or the command line is wrong; re-running will not help
-EXIT_OUTPUT = 3  # the output cannot be written (permissions, disk full)
-EXIT_INTERRUPTED = 130  # Ctrl-C / SIGINT, as shells report it
-EXIT_TERMINATED = 143  # SIGTERM (timeout, Deadline, OpenCue, Kubernetes), as shells report it
+# Exit codes, distinct so that farm schedulers can tell a bad job from a broken machine; part of
+# the contract with the add-ons, so they live in the client module the add-ons vendor.
+from .client import (  # noqa: F401  (re-exported: billow.errors.EXIT_* is the engine's name)
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
+    EXIT_RUNTIME,
+    EXIT_TERMINATED,
+)
 
 
 class Terminated(KeyboardInterrupt):

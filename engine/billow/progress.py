@@ -1,5 +1,6 @@
 """Progress for long commands: a bar on a terminal, plain lines in logs, or with
-`--progress json` one JSON object per line on stdout for DCC add-ons and farm wrappers:
+`--progress json` one JSON object per line on stdout for DCC add-ons and farm wrappers (the
+protocol's lines are written and read by `billow.client`, which the add-ons share):
 
     {"event": "start", "total": 48, "task": "upres"}
     {"event": "frame", "frame": 12, "done": 3, "total": 48, "elapsed": 4.2, "eta": 63.0, ...}
@@ -11,9 +12,10 @@ lines show it as `eta 1m03s`, the terminal bar shows tqdm's own.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+
+from .client import event_line
 
 MODES = ("auto", "bar", "log", "json", "none")
 
@@ -43,7 +45,7 @@ class Progress:
 
     def _emit(self, event: str, **fields) -> None:
         if self.mode == "json":
-            print(json.dumps({"event": event, **fields}), flush=True)
+            print(event_line(event, **fields), flush=True)
 
     def step(self, event: str = "frame", **fields) -> None:
         """One unit of work finished; `fields` describe it (frame number, file, timings)."""

@@ -11,7 +11,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .frames import format_frames
+# the engine's client (vendored): core.job and core.server take engine_env and
+# popen_kwargs from here
+from ..vendor.billow_client import engine_env, popen_kwargs  # noqa: F401
+from ..vendor.billow_client import upres_argv as client_upres_argv
 
 
 class EngineNotFound(RuntimeError):
@@ -57,25 +60,6 @@ def engine_prefix(executable: str = "") -> list[str]:
     return [str(path)]
 
 
-def engine_env(base: dict | None = None) -> dict:
-    """The subprocess environment: Blender's own Python settings removed (a Blender started from
-    a launcher may set PYTHONHOME/PYTHONPATH, which would break the engine's interpreter), output
-    unbuffered so progress arrives line by line."""
-    env = dict(os.environ if base is None else base)
-    for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE"):
-        env.pop(key, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def popen_kwargs() -> dict:
-    """Run the engine in its own process group, so a cancel reaches it (and only it) and a
-    Ctrl+C in Blender's terminal does not."""
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
 @dataclass(frozen=True)
 class UpresRequest:
     """One `billow upres` run, in the engine's terms (cache world space, file frame numbers)."""
@@ -109,39 +93,21 @@ class UpresRequest:
     """further engine arguments, passed verbatim"""
 
 
-def _num(x: float) -> str:
-    return repr(float(x)) if not float(x).is_integer() else str(int(x))
-
-
 def upres_argv(prefix: list[str], req: UpresRequest) -> list[str]:
     """The full command line for `req`, progress as JSON lines on stdout."""
     if req.scale not in (4, 8, 16):
         raise ValueError(f"scale must be 4, 8 or 16, got {req.scale}")
     if not req.detail >= 0:
         raise ValueError(f"Detail must be >= 0, got {req.detail}")
-    argv = [*prefix, "upres", req.input_pattern, req.output_pattern,
-            "--scale", str(req.scale), "--velocity-scale", _num(req.detail),
-            "--device", req.device, "--up-axis", req.up_axis, "--progress", "json"]
-    if req.frames is not None:
-        if not req.frames:
-            raise ValueError("no frames to process")
-        argv += ["--frames", format_frames(req.frames)]
-    if req.model:
-        argv += ["--model", req.model]
-    if req.mask:
-        argv += ["--mask", req.mask]
-    if req.fps:
-        argv += ["--fps", _num(req.fps)]
-    if req.time_scale is not None:
-        argv += ["--time-scale", _num(req.time_scale)]
-    if req.skip_existing:
-        argv.append("--skip-existing")
-    if req.pass_through:
-        argv += ["--pass-through", ",".join(req.pass_through)]
-    if req.write_velocity:
-        argv.append("--write-velocity")
-    argv += list(req.extra)
-    return argv
+    if req.frames is not None and not req.frames:
+        raise ValueError("no frames to process")
+    return client_upres_argv(prefix, req.input_pattern, req.output_pattern, scale=req.scale,
+                             velocity_scale=req.detail, device=req.device, up_axis=req.up_axis,
+                             frames=req.frames, model=req.model, mask=req.mask, fps=req.fps,
+                             time_scale=req.time_scale, skip_existing=req.skip_existing,
+                             pass_through=req.pass_through or None,
+                             write_velocity=True if req.write_velocity else None,
+                             extra=req.extra, progress="json")
 
 
 def check_engine(executable: str = "", timeout: float = 60.0) -> tuple[bool, str]:

@@ -3,8 +3,9 @@
 Blender stores a Volume sequence as one file path (`smoke.0001.vdb`) plus `frame_start`,
 `frame_duration`, `frame_offset`; the file shown at a scene frame is
 `file = scene - frame_start + 1 + frame_offset` (Blender's volume.cc). The engine takes `####`
-patterns and `1-3,7` frame lists. A small copy of the engine's pattern rules lives here because
-Blender's Python cannot import the engine.
+patterns and `1-3,7` frame lists (their grammar is the engine's client, vendored in vendor/).
+A small copy of the engine's pattern rules lives here because Blender's Python cannot import
+the engine.
 """
 
 from __future__ import annotations
@@ -54,18 +55,6 @@ def discover(pattern: str) -> list[int]:
 def mantaflow_pattern(cache_directory: str) -> str:
     """The density/velocity VDB pattern of a Mantaflow domain's cache folder."""
     return str(Path(cache_directory, *MANTAFLOW_DATA))
-
-
-def format_frames(frames) -> str:
-    """[1, 2, 3, 7, 9, 10] -> '1-3,7,9-10' (the engine's --frames syntax)."""
-    frames, out, i = sorted(set(frames)), [], 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        out.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    return ",".join(out)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..vendor.billow_client import send_signal
 from .command import engine_env, popen_kwargs
 from .progress import Status, engine_error, parse_line
 
@@ -97,15 +98,8 @@ class EngineJob:
                     pass  # already renamed or removed by the engine
 
     def _signal(self, sig) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            if sys.platform == "win32":
-                self.proc.send_signal(signal.CTRL_BREAK_EVENT if sig == signal.SIGINT else sig)
-            else:
-                os.killpg(self.proc.pid, sig)  # its own session: the engine and its children
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.proc is not None:
+            send_signal(self.proc, sig)
 
     def cancel(self, wait: bool = True) -> None:
         """Stop the engine: interrupt, kill after the grace period, remove temporaries."""

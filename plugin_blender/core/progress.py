@@ -3,45 +3,12 @@ worker thread shares with Blender's main thread (STYLE.md rule 7)."""
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from dataclasses import dataclass, field, replace
 
-ERROR_LINE = re.compile(r"^billow(?: [\w-]+)?: error: (.*)$")
-
-
-def parse_line(line: str) -> dict:
-    """One stdout line -> an event dict. Lines that are not JSON objects (a stray print from a
-    library) become {"event": "log", "text": line}."""
-    text = line.strip()
-    if text.startswith("{"):
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict) and isinstance(obj.get("event"), str):
-            return obj
-    return {"event": "log", "text": text}
-
-
-def _noise(line: str) -> bool:
-    text = line.strip()
-    return text.startswith(("nanobind:", "- leaked ", "- ... skipped"))
-
-
-def engine_error(stderr_lines: list[str], returncode: int | None) -> str:
-    """The engine's own one-line error (`billow upres: error: FILE: WHAT` -> `FILE: WHAT`), else
-    the last stderr line (a traceback's exception), else the exit code."""
-    for line in reversed(stderr_lines):
-        m = ERROR_LINE.match(line.strip())
-        if m:
-            return m.group(1)
-    # nanobind's "leaked ..." report after a crash is never the error
-    tail = [ln.strip() for ln in stderr_lines if ln.strip() and not _noise(ln)]
-    if tail:
-        return tail[-1]
-    return f"the engine stopped with exit code {returncode}"
+# the protocol's reader is the engine's client (vendored); core.job and core.server
+# take these names from here
+from ..vendor.billow_client import engine_error, parse_line  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,11 @@ def tiny_cache(tmp_path):
 
 
 def load_onnx_for_sop():
-    """plugin_houdini/scripts/onnx_for_sop.py as a module (it is a script, not a package)."""
+    """tools/onnx_for_sop.py as a module (a development tool, not a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "onnx_for_sop", PLUGIN / "scripts" / "onnx_for_sop.py")
+        "onnx_for_sop", PLUGIN.parent / "tools" / "onnx_for_sop.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

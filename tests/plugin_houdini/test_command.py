@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from billow_houdini import hda_definition as hda
-from billow_houdini.command import (SettingsError, UpresSettings, build_argv, command_text,
-                                    engine_env, mask_argument, resolve_executable,
-                                    settings_from_parms)
+from billow_houdini.vendor.billow_client import command_text, engine_env
+from billow_houdini.command import (SettingsError, UpresSettings, build_argv, mask_argument,
+                                    resolve_executable, settings_from_parms)
 
 HIP = "/shows/abc/sh010"
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from billow_houdini.command import (build_argv, engine_env, resolve_executable,
-                                    settings_from_parms)
+from billow_houdini.vendor.billow_client import engine_env
+from billow_houdini.command import build_argv, resolve_executable, settings_from_parms
 from billow_houdini.errors import EngineError
 from billow_houdini.paths import frame_path
 from billow_houdini.runner import run_engine

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from billow_houdini.frames import (Chunk, FrameRangeError, format_frames, parse_frames,
-                                   plan_chunks, range_spec)
+from billow_houdini.vendor.billow_client import (Chunk, FrameRangeError, format_frames,
+                                                 parse_frames, plan_chunks, range_spec)
 from billow_houdini.paths import (PathError, expand_variables, frame_path, frame_tokens, hashes,
                                   is_sequence, to_engine_pattern)
 

@@ -6,9 +6,8 @@ import signal
 
 import pytest
 
-from billow_houdini.errors import (EngineCancelled, EngineError, error_from_exit,
-                                   error_from_launch, error_line)
-from billow_houdini.progress import ProgressReader, parse_line
+from billow_houdini.vendor.billow_client import ProgressReader, error_line, parse_line
+from billow_houdini.errors import EngineCancelled, EngineError, error_from_exit, error_from_launch
 
 STREAM = """{"event": "start", "total": 4, "task": "upres"}
 {"event": "frame", "done": 1, "total": 4, "elapsed": 2.0, "frame": 11, "file": "/o/hi.0011.vdb"}
@@ -25,8 +24,8 @@ def test_progress_stream():
     assert r.state.fraction == 0.0 and "starting" in r.state.status()
     events = [r.feed(line) for line in STREAM.splitlines()]
     s = r.state
-    assert [e["event"] for e in events if e] == ["start", "frame", "message", "message",
-                                                 "frame", "message"]
+    assert [e["event"] for e in events if e] == ["start", "frame", "log", "message",
+                                                 "frame", "log"]
     assert (s.total, s.done, s.frame) == (4, 2, 12)
     assert s.fraction == 0.5 and s.eta == pytest.approx(4.0)
     assert s.files == ["/o/hi.0011.vdb", "/o/hi.0012.vdb"]
@@ -39,8 +38,8 @@ def test_progress_stream():
 
 def test_parse_line_edge_cases():
     assert parse_line("   ") is None
-    assert parse_line('{"no_event": 1}') == {"event": "message", "text": '{"no_event": 1}'}
-    assert parse_line("[1, 2]")["event"] == "message"
+    assert parse_line('{"no_event": 1}') == {"event": "log", "text": '{"no_event": 1}'}
+    assert parse_line("[1, 2]")["event"] == "log"
     # all frames skipped (--skip-existing): zero total is not a division by zero
     r = ProgressReader()
     r.feed('{"event": "start", "total": 0, "task": "upres"}')

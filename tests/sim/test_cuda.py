@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from billow._native import cuda_enabled
+from billow._native import cuda_kernels_available
 from billow.sim import Domain, PressureConfig, Solver, SolverConfig, preset
 from billow.sim import kernels as K
 
@@ -12,7 +12,7 @@ from .test_kernels import mac, system
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
-              pytest.mark.skipif(torch.cuda.is_available() and not cuda_enabled(),
+              pytest.mark.skipif(torch.cuda.is_available() and not cuda_kernels_available(),
                                  reason="CUDA kernels cannot be built (no nvcc?)")]
 
 

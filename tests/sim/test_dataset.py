@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 from billow.errors import InputError
-from billow.sim.dataset import FORMAT, DatasetConfig, _derive_low, generate, is_complete, load_pairs
+from billow.io.pairs import FORMAT, load_pairs
+from billow.sim.dataset import DatasetConfig, _derive_low, generate, is_complete
 
 from .conftest import needs_native
 

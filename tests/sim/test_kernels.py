@@ -69,6 +69,22 @@ def test_pressure_kernels_native_match_torch(shape):
         torch.testing.assert_close(xs[0], xs[1], rtol=1e-4, atol=1e-5)
 
 
+def test_preconditioner_is_chosen_by_name():
+    """The native CG loop takes the preconditioner's name; an unknown one is refused by name,
+    in the wrapper (an input error) and in the kernel itself."""
+    from billow._native import kernels
+    from billow.errors import InputError
+
+    sys_ = system((6, 5, 4))
+    b = torch.rand(6, 5, 4, generator=torch.Generator().manual_seed(1)) * (sys_[0] > 0)
+    with pytest.raises(InputError, match="preconditioner 'ilu'"):
+        K.pcg(sys_, b, torch.zeros_like(b), precond="ilu")
+    arrays = [t.numpy() for t in sys_]
+    with pytest.raises(ValueError, match="precond 'ilu'.*none, jacobi or mic"):
+        kernels().sim_pcg(*arrays, arrays[0], "ilu", 1, b.numpy(), torch.zeros_like(b).numpy(),
+                          1e-6, 10)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_vorticity_confinement_native_matches_torch(shape):
     faces = mac(shape, seed=4)

@@ -38,7 +38,7 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     assert card["inputs"] == ["density"] + [f"vel.{a}" for a in "xyz"[:dim]]
     # the inference side reads this card and can rebuild the torch module from it
     from billow.infer.backends import torch_module_from_card
-    from billow.infer.card import load_card
+    from billow.io.model_card import load_card
 
     loaded = load_card(out)
     assert loaded.halo == card["halo"] and loaded.scale == 4 and loaded.dim == dim

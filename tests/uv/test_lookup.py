@@ -4,7 +4,7 @@ the reference against `warp.sample`, and the compositing rules."""
 import numpy as np
 import pytest
 import torch
-from billow._native import cuda_enabled
+from billow._native import cuda_kernels_available
 from billow.uv import lookup, warp
 
 RNG_SEED = 7
@@ -150,8 +150,8 @@ def test_as_rgba():
     assert lookup.as_rgba(rgb)[..., 3].tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
-@pytest.mark.skipif(not cuda_enabled(), reason="needs a CUDA GPU, a CUDA torch and nvcc "
-                    "(the CUDA kernel cpp_kernels/uv_lookup.cu is built on first use)")
+@pytest.mark.skipif(not cuda_kernels_available(), reason="needs a CUDA GPU, a CUDA torch and nvcc "
+                    "(the CUDA kernel billow/cpp_kernels/uv_lookup.cu is built on first use)")
 @pytest.mark.parametrize("tex_dtype", [np.uint8, np.float32])
 @pytest.mark.parametrize("uv_dtype", [np.float32, np.uint16])
 def test_cuda_matches_torch_reference(tex_dtype, uv_dtype):

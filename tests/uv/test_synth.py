@@ -1,5 +1,6 @@
-"""`billow uv synth`: a tiny benchmark rendered by real Blender (the bpy wheel, Cycles CPU, in a
-subprocess) has consistent RGB, ground truth and raw IUVs, and renders the same twice."""
+"""`billow uv synth` (tools/uv_synth, a development tool): a tiny benchmark rendered by real
+Blender (the bpy wheel, Cycles CPU, in a subprocess) has consistent RGB, ground truth and raw
+IUVs, and renders the same twice; an installed billow without the tool says so in one line."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from billow.metrics.image import psnr_image
 from billow.uv import atlas
 from billow.uv import io as uvio
-from billow.uv.synth import figure
-from billow.uv.synth.render import SynthConfig, jitter_uv
-from billow.uv.synth.texture import make_texture
 
 from ..commands.cli_helpers import assert_one_line_error, billow_here
+
+# the renderer is a development tool outside the package (tools/uv_synth)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from uv_synth import figure  # noqa: E402
+from uv_synth.render import SynthConfig, jitter_uv  # noqa: E402
+from uv_synth.texture import make_texture  # noqa: E402
 
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 cv2 = pytest.importorskip("cv2")
@@ -165,4 +170,14 @@ def test_texture_and_figure_without_blender():
 def test_bad_options_are_one_line(tmp_path, args, fragment):
     result = billow_here("uv", "synth", tmp_path / "o", *args)
     assert_one_line_error(result, 2, fragment)
+    assert not (tmp_path / "o").exists()
+
+
+def test_without_the_tool_the_command_says_so(tmp_path, monkeypatch):
+    """What an installed (non-checkout) billow answers: one line, exit 2, nothing written."""
+    from billow.commands.uv import synth as uv_synth
+
+    monkeypatch.setattr(uv_synth, "TOOLS", tmp_path / "no_tools")
+    result = billow_here("uv", "synth", tmp_path / "o", "--size", "64")
+    assert_one_line_error(result, 2, "development tool", "tools/uv_synth")
     assert not (tmp_path / "o").exists()

@@ -76,7 +76,7 @@ class _Models:
         """`make_backend`'s signature (what `upres.run` takes), from the cache when the model
         file and its card are unchanged."""
         from ..infer import make_backend
-        from ..infer.card import card_path
+        from ..io.model_card import card_path
 
         path = Path(card.path).resolve()
         stamps = tuple(f.stat().st_mtime_ns if f.exists() else 0

@@ -68,7 +68,7 @@ def run(args, backend_for=None) -> int:
     opt = from_args(ReadOptions, args)
     jobs = select_chunk(input_output_frames(args.input, args.output, args.frames),
                         args.chunk, args.chunk_index)
-    from ..infer.card import card_path
+    from ..io.model_card import card_path
     from .common import refuse_overwriting_inputs
 
     refuse_overwriting_inputs([j[2] for j in jobs], [model, card_path(model)])

@@ -3,7 +3,7 @@
 The torch-dependent parts load on first use (PEP 562), so the CLI can build its flags from
 `UpresConfig` without importing torch."""
 
-from .card import ModelCard, load_card
+from ..io.model_card import ModelCard, load_card
 from .config import PRECISIONS, UpresConfig
 
 _LAZY = {"OnnxBackend": "backends", "TorchBackend": "backends", "make_backend": "backends",

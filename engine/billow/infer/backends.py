@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, shorten
+from ..errors import InputError, MissingDependencyError, shorten
+from ..io.model_card import ModelCard
 from ..run import onnx
-from .card import ModelCard
 from .config import PRECISIONS
 
 

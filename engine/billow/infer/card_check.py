@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, shorten
-from .card import ModelCard
+from ..io.model_card import ModelCard
 
 _MEMORY: dict[str, str] = {}
 MARGIN = 3  # probe cells beyond the claimed halo, to see a network that reaches farther

@@ -1,8 +1,10 @@
-"""Where shipped models live: `$BILLOW_MODELS`, else the repository's `models/` folder."""
+"""Where shipped models live: `$BILLOW_MODELS`, else inside the package (`billow/models/`,
+package data), so a regular `pip install` finds them as a checkout does."""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from ..errors import InputError
@@ -12,7 +14,7 @@ DEFAULT_3D = "smoke3d_x4.onnx"
 
 def models_dir() -> Path:
     env = os.environ.get("BILLOW_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+    return Path(env) if env else Path(str(resources.files("billow") / "models"))
 
 
 def default_model() -> Path:

@@ -22,7 +22,7 @@ from ..io.units import rotate_up_axis
 from ..ops.normalise import frame_sums, scales_from_sums
 from ..io.vdb import vdb_complete
 from ..progress import Progress
-from .card import ModelCard
+from ..io.model_card import ModelCard
 from .config import UpresConfig
 from .upres import tile_for_memory, upres_frame
 

@@ -22,7 +22,7 @@ from ..ops import downsample, upsample
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
-from .card import ModelCard
+from ..io.model_card import ModelCard
 from .config import UpresConfig
 
 

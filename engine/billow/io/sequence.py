@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import client
 from ..errors import InputError
 
-_TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,13 @@ class FramePattern:
     @classmethod
     def parse(cls, pattern: str | Path) -> "FramePattern":
         text = str(pattern)
-        folder, name = text.rsplit("/", 1) if "/" in text else ("", text)
-        matches = list(_TOKEN.finditer(name))
-        if not matches:
+        try:  # the token grammar is billow.client's, shared with the add-ons
+            parts = client.split_pattern(text)
+        except client.FrameRangeError as e:
+            raise InputError(str(e)) from None
+        if parts is None:
             return cls(text, "", None)
-        if len(matches) > 1:
-            raise InputError(f"{text}: more than one frame token in the pattern")
-        m = matches[0]
-        if m.group(1):
-            padding = int(m.group(2) or 0)
-        elif m.group(3):
-            padding = int(m.group(4) or 0)
-        else:
-            padding = len(m.group(0))
-        head = (folder + "/" if folder else "") + name[: m.start()]
-        return cls(head, name[m.end():], padding)
+        return cls(*parts)
 
     @property
     def is_sequence(self) -> bool:
@@ -52,8 +44,7 @@ class FramePattern:
             return Path(self.prefix)
         if frame is None:
             raise InputError(f"{self}: a frame number is needed for this pattern")
-        sign = "-" if frame < 0 else ""
-        return Path(f"{self.prefix}{sign}{abs(frame):0{max(self.padding, 1)}d}{self.suffix}")
+        return Path(self.prefix + client.frame_text(frame, self.padding) + self.suffix)
 
     def discover(self) -> list[int]:
         """Frame numbers of the files that exist, sorted."""
@@ -78,38 +69,17 @@ class FramePattern:
         return f"{self.prefix}{'#' * max(self.padding, 1)}{self.suffix}"
 
 
-_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[x:](\d+))?)?$")  # OpenJD writes steps as :
-
-
 def parse_frames(spec: str) -> list[int]:
     """`1-100`, `1-100x2` (or OpenJD's `1-100:2`), `1,5,9`, `1-10,20-30x5` -> sorted unique
-    frame numbers."""
-    frames: set[int] = set()
-    for part in str(spec).replace(" ", "").split(","):
-        m = _RANGE.match(part)
-        if not m:
-            raise InputError(f"frame range '{spec}': cannot read '{part}' "
-                             "(expected 12, 1-100 or 1-100x2)")
-        start = int(m.group(1))
-        end = int(m.group(2)) if m.group(2) is not None else start
-        step = int(m.group(3) or 1)
-        if end < start or step < 1:
-            raise InputError(f"frame range '{spec}': '{part}' is empty")
-        frames.update(range(start, end + 1, step))
-    return sorted(frames)
+    frame numbers. The grammar is `billow.client`'s (shared with the add-ons); a bad range is
+    an input error here."""
+    try:
+        return client.parse_frames(spec)
+    except client.FrameRangeError as e:
+        raise InputError(str(e)) from None
 
 
-def format_frames(frames: list[int]) -> str:
-    """Compact text for a list of frames: [1,2,3,7,9,10] -> '1-3,7,9-10'."""
-    out, frames = [], sorted(frames)
-    i = 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        out.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    return ",".join(out)
+format_frames = client.format_frames
 
 
 def resolve_frames(pattern: str | Path | FramePattern, frames: str | list[int] | None = None,

@@ -1,7 +1,7 @@
 """Smoke solver and paired training data (issue 3): a 2D/3D MAC-grid solver with MacCormack
 advection, buoyancy, vorticity confinement, sources, obstacles and a preconditioned CG pressure
 solve (MIC(0), multigrid or Jacobi) (native C++/OpenMP kernels with pure-torch references), the `billow sim`
-presets, and the `billow dataset` generator of high-/low-res pairs.
+presets, and the `billow dataset` generator of high-/low-res pairs (format: `billow.io.pairs`).
 
 The solver's kernels and torch share one OpenMP runtime. With OpenMP's default (active) wait
 policy, idle worker threads spin between parallel regions; on a machine whose cores are shared
@@ -10,7 +10,7 @@ policy, idle worker threads spin between parallel regions; on a machine whose co
 explicit setting wins; set it in the environment when torch is imported before billow).
 """
 
-from .dataset import DatasetConfig, generate, load_pairs
+from .dataset import DatasetConfig, generate
 from .grid import Cells, Domain, State, centred_velocity, divergence
 from .pressure import PressureConfig, Projection
 from .scenes import PRESETS, Scene, preset, random_scene
@@ -35,7 +35,6 @@ __all__ = [
     "centred_velocity",
     "divergence",
     "generate",
-    "load_pairs",
     "preset",
     "random_scene",
 ]

@@ -3,24 +3,10 @@ resolution, with the low-res input derived exactly as the reference data (Gaussi
 sigma = factor / (2 sqrt(pi)) high-res cells, then linear sampling at the low-res cell centres:
 `billow.ops.downsample`), optionally also simulated independently at low resolution.
 
-Layout of `DIR` (format "billow-pairs/1"):
-
-    manifest.json      format, dim, factor, hr_res, lr_res, frames, dt, blur_sigma, units,
-                       up_axis, seed, sims [{id, file, seed, scene}], created_by, fps, settings
-    sim_0000.npz       hr_density (T, X, Y[, Z]) float16
-                       hr_velocity (T, D, X, Y[, Z]) float16, high-res cells per frame
-                       lr_density (T, x, y[, z]) float16
-                       lr_velocity (T, D, x, y[, z]) float16, low-res cells per frame
-                       [lr_sim_density, lr_sim_velocity]  the independent low-res simulation
-    vdb/sim_0000/{hr,lr,lr_sim}.####.vdb   with --vdb: the same frames as VDB (world/s)
-
-Axes are [x, y, z] with y up; velocity component d is along axis d, cell-centred; `dt` = 1:
-advecting by a velocity for dt moves it by one frame. A sim is written (atomically) when all its
+The data set's format ("billow-pairs/1": manifest.json and one sim_NNNN.npz per simulation) is
+owned by `billow.io.pairs`, which also reads it. A sim is written (atomically) when all its
 frames are done, and the manifest lists only finished sims, so an interrupted run resumes by
 skipping the sims whose files are complete.
-
-    manifest, sims = load_pairs("data/")
-    sims[0]["hr_density"].shape  # (T, 128, 128, 128)
 """
 
 from __future__ import annotations
@@ -28,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +23,15 @@ import torch
 from .._version import __version__
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from ..io.pairs import (
+    ARRAYS,
+    FORMAT,
+    LR_BOX_ARRAYS,
+    LR_SIM_ARRAYS,
+    MANIFEST,
+    UNITS,
+    npz_shapes,
+)
 from ..ops.downsample import blur_sigma, downsample, downsample_velocity
 from ..progress import Progress
 from .grid import MAX_RES, MIN_RES, Domain
@@ -47,15 +41,6 @@ from .scenes import FAMILIES, Scene, random_scene
 from .sequence import check_finite
 from .solver import Solver, SolverConfig
 
-FORMAT = "billow-pairs/1"
-UNITS = {"velocity": "cells of its own grid per frame",
-         "density": "dimensionless, inflow value 1"}
-ARRAYS = ("hr_density", "hr_velocity", "lr_density", "lr_velocity")
-LR_SIM_ARRAYS = ("lr_sim_density", "lr_sim_velocity")
-# a second derivation of the low-res input: the plain f^D box average of each low-res cell's
-# high-res cells (what many tools' "resample to a coarser voxel size" does). Training on both
-# keeps the model from learning to undo one exact blur (issue 17).
-LR_BOX_ARRAYS = ("lr_box_density", "lr_box_velocity")
 
 
 @dataclass(frozen=True)
@@ -124,25 +109,11 @@ def manifest_header(cfg: DatasetConfig) -> dict:
 _IDENTITY = ("format", "dim", "factor", "hr_res", "frames", "seed", "fps", "settings", "scenes")
 
 
-def _npz_shapes(path: Path) -> dict[str, tuple]:
-    """Array shapes of an .npz from the .npy headers only (no decompression of the data)."""
-    shapes = {}
-    with zipfile.ZipFile(path) as z:
-        for name in z.namelist():
-            with z.open(name) as f:
-                version = np.lib.format.read_magic(f)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                shape, _, _ = read(f)
-                shapes[name.removesuffix(".npy")] = shape
-    return shapes
-
-
 def is_complete(path: Path, cfg: DatasetConfig) -> bool:
     if not path.exists():
         return False
     try:
-        shapes = _npz_shapes(path)
+        shapes = npz_shapes(path)
     except (OSError, ValueError, zipfile.BadZipFile):
         return False
     want = {"hr_density": (cfg.frames, *cfg.hr_res),
@@ -228,7 +199,7 @@ def generate(cfg: DatasetConfig, out_dir: str | Path, progress: str = "auto") ->
     out = Path(out_dir)
     check_writable(out)
     header = manifest_header(cfg)
-    manifest_path = out / "manifest.json"
+    manifest_path = out / MANIFEST
     _check_existing(manifest_path, header)
     entries, todo = [], []
     for i in range(cfg.sims):
@@ -261,52 +232,3 @@ def generate(cfg: DatasetConfig, out_dir: str | Path, progress: str = "auto") ->
             write_json(manifest_path, {**header, "sims": sorted(done, key=lambda e: e["id"])})
     write_json(manifest_path, {**header, "sims": sorted(done, key=lambda e: e["id"])})
     return stats
-
-
-class PairSim(Mapping):
-    """One simulation of a data set: its arrays, each read from the .npz when first asked for
-    (a default 3D sim holds about 2 GB of float16), as `dtype`; plus "id" and "seed"."""
-
-    def __init__(self, path: Path, entry: dict, dtype=None):
-        self.path, self.entry, self.dtype = path, entry, dtype
-        try:
-            with np.load(path) as z:
-                self._names = list(z.files)
-        except (OSError, ValueError) as e:
-            raise InputError(f"{path}: cannot read ({e})") from e
-        self._cache: dict[str, np.ndarray] = {}
-
-    def __getitem__(self, key: str):
-        if key in ("id", "seed"):
-            return self.entry[key]
-        if key not in self._names:
-            raise KeyError(key)
-        if key not in self._cache:
-            with np.load(self.path) as z:
-                a = z[key]
-            self._cache[key] = a if self.dtype is None else a.astype(self.dtype)
-        return self._cache[key]
-
-    def __iter__(self):
-        return iter(["id", "seed", *self._names])
-
-    def __len__(self) -> int:
-        return 2 + len(self._names)
-
-
-def load_pairs(directory: str | Path, *, sims: list[str] | None = None,
-               dtype=None) -> tuple[dict, list[PairSim]]:
-    """(manifest, [one `PairSim` per simulation]) of a `billow dataset` folder. Each PairSim
-    is a read-only mapping: "id", "seed" and the arrays (hr_density, hr_velocity, lr_density,
-    lr_velocity[, lr_sim_density, lr_sim_velocity]) loaded lazily, as stored (float16) or as
-    `dtype`. `sims` picks sim ids (default: all)."""
-    directory = Path(directory)
-    path = directory / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(f"{path}: cannot read a billow data set manifest ({e})") from e
-    if manifest.get("format") != FORMAT:
-        raise InputError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
-    return manifest, [PairSim(directory / e["file"], e, dtype) for e in manifest["sims"]
-                      if sims is None or e["id"] in sims]

@@ -14,7 +14,7 @@ from ..errors import InputError
 from . import reference
 
 BACKENDS = ("native", "torch")
-PRECONDITIONERS = {"none": 0, "jacobi": 1, "mic": 2, "multigrid": 3}
+PRECONDITIONERS = ("none", "jacobi", "mic", "multigrid")  # the native CG loop takes the first 3
 ORDERS = {"semi-lagrangian": 0, "maccormack": 1}
 LAYOUTS = ("cell", "u", "v", "w")
 
@@ -25,7 +25,7 @@ def _check_backend(backend: str) -> None:
 
 
 def on_cuda(t: torch.Tensor) -> bool:
-    """Native ops on CUDA tensors run the CUDA kernels (cpp_kernels/*.cu)."""
+    """Native ops on CUDA tensors run the CUDA kernels (billow/cpp_kernels/*.cu)."""
     return t.device.type == "cuda"
 
 
@@ -92,23 +92,24 @@ def pcg(system, b: torch.Tensor, x: torch.Tensor, *, precond: str = "mic",
     preconditioner (`multigrid`: a `billow.sim.multigrid.Multigrid`) runs the CG loop in torch
     around the native stencil and smoothing kernels."""
     _check_backend(backend)
-    code = PRECONDITIONERS[precond]
-    if code == 2 and prec is None:
+    if precond not in PRECONDITIONERS:
+        raise InputError(f"preconditioner '{precond}': choose {', '.join(PRECONDITIONERS)}")
+    if precond == "mic" and prec is None:
         raise ValueError("pcg: the MIC preconditioner needs `prec` from mic_build")
-    if code == 3:
+    if precond == "multigrid":
         if multigrid is None:
             raise ValueError("pcg: the multigrid preconditioner needs `multigrid`")
-        return reference.pcg(*system, None, 0, 1, b, x, abs_tol, max_iter,
+        return reference.pcg(*system, None, "none", 1, b, x, abs_tol, max_iter,
                              apply_a=lambda p: laplace_apply(system, p, backend),
                              apply_m=multigrid)
     if backend == "torch":
-        return reference.pcg(*system, prec, code, blocks, b, x, abs_tol, max_iter)
+        return reference.pcg(*system, prec, precond, blocks, b, x, abs_tol, max_iter)
     if on_cuda(b):  # the CG loop in torch on the device, the stencil in CUDA
-        return reference.pcg(*system, prec, code, blocks, b, x, abs_tol, max_iter,
+        return reference.pcg(*system, prec, precond, blocks, b, x, abs_tol, max_iter,
                              apply_a=lambda p: laplace_apply(system, p))
     dummy = prec if prec is not None else system[0]
-    it, res = kernels().sim_pcg(*map(_np, system), _np(dummy), code, int(blocks), _np(b), _np(x),
-                                float(abs_tol), int(max_iter))
+    it, res = kernels().sim_pcg(*map(_np, system), _np(dummy), precond, int(blocks), _np(b),
+                                _np(x), float(abs_tol), int(max_iter))
     return int(it), float(res)
 
 

@@ -218,20 +218,21 @@ def mic_apply(diag, ax, ay, az, prec, blocks: int, r) -> torch.Tensor:
     return z.reshape(shape)
 
 
-def pcg(diag, ax, ay, az, prec, precond: int, blocks: int, b, x, abs_tol: float,
+def pcg(diag, ax, ay, az, prec, precond: str, blocks: int, b, x, abs_tol: float,
         max_iter: int, apply_a=None, apply_m=None) -> tuple[int, float]:
     """Reference of `sim_pcg` (Bridson Fig. 5.2); x is updated in place. `apply_a` and
     `apply_m` replace the matrix apply and the preconditioner (the CUDA path passes its
-    kernels, the multigrid preconditioner its V-cycle)."""
+    kernels, the multigrid preconditioner its V-cycle); else `precond` ("none", "jacobi" or
+    "mic") picks the built-in one."""
     fluid = diag > 0
     if apply_a is None:
         def apply_a(p):
             return laplace_apply(diag, ax, ay, az, p)
 
     def builtin_m(r):
-        if precond == 2:
+        if precond == "mic":
             return mic_apply(diag, ax, ay, az, prec, blocks, r)
-        if precond == 1:
+        if precond == "jacobi":
             return torch.where(fluid, r / diag.clamp_min(1e-30), torch.zeros_like(r))
         return r.clone()
 

@@ -1,10 +1,7 @@
-"""Paired training data written by `billow dataset` ("billow-pairs/1") and the tile sampler.
-
-DIR/manifest.json: {"format": "billow-pairs/1", "dim", "factor", "hr_res", "lr_res", "frames",
-"sims": [{"id", "file", "seed", "scene"}], ...}; DIR/sim_XXXX.npz: hr_density (T, *S) float16,
-hr_velocity (T, D, *S) high-res cells/frame, lr_density (T, *s), lr_velocity (T, D, *s) low-res
-cells/frame. The split into training and validation is by SIMULATION, never by frame order
-(neighbouring frames are nearly identical, so a frame split validates on the training set).
+"""Paired training data written by `billow dataset` (format "billow-pairs/1", owned and read
+by `billow.io.pairs`) and the tile sampler. The split into training and validation is by
+SIMULATION, never by frame order (neighbouring frames are nearly identical, so a frame split
+validates on the training set).
 
 A sample is three consecutive frames t-1, t, t+1 of one simulation, augmented with one shared
 transform, with `context` low-res cells of real data around the `tile` (for the advection
@@ -14,7 +11,6 @@ layer and the generator's border): lr (3, 1 + D, *s) = density, velocity; hr (3,
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import tempfile
@@ -26,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..io.pairs import FORMAT, LR_BOX_ARRAYS, npz_shapes, read_manifest, sim_id
 from .augment import (
     AugmentConfig,
     random_amplitude,
@@ -35,36 +32,8 @@ from .augment import (
     valid_centres,
 )
 
-FORMAT = "billow-pairs/1"
+# what training reads of each simulation (hr_velocity is not needed)
 ARRAYS = ("lr_density", "lr_velocity", "hr_density")
-BOX_ARRAYS = ("lr_box_density", "lr_box_velocity")  # optional second low-res derivation
-
-
-def _npz_headers(path: Path) -> dict[str, tuple]:
-    """Array name -> shape, read from the .npy headers inside the .npz (no data loaded)."""
-    out = {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if not name.endswith(".npy"):
-                    continue
-                with z.open(name) as f:
-                    version = np.lib.format.read_magic(f)
-                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                            else np.lib.format.read_array_header_2_0)
-                    out[name[:-4]] = read(f)[0]
-    except (OSError, zipfile.BadZipFile, ValueError) as e:
-        raise InputError(f"{path}: not a readable .npz ({e})") from e
-    return out
-
-
-def _res(value, dim: int, what: str, path: Path) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * dim
-    if isinstance(value, (list, tuple)) and len(value) == dim and all(isinstance(v, int)
-                                                                       for v in value):
-        return tuple(value)
-    raise InputError(f"{path}: '{what}' must be an integer or {dim} integers, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -79,51 +48,25 @@ class PairedData:
     """A validated `billow dataset` folder; simulations load on first use and stay cached."""
 
     def __init__(self, root: str | Path, factor: int = 4):
-        self.root = Path(root)
-        manifest = self.root / "manifest.json"
-        if not self.root.is_dir():
-            raise InputError(f"{self.root}: training data folder not found (make one with "
-                             "`billow dataset --out DIR`)")
-        if not manifest.is_file():
-            raise InputError(f"{manifest}: no manifest; is {self.root} a `billow dataset` folder?")
-        try:
-            meta = json.loads(manifest.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise InputError(f"{manifest}: unreadable manifest ({e})") from e
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise InputError(f"{manifest}: format must be '{FORMAT}', got "
-                             f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
-        self.meta = meta
-        self.dim = meta.get("dim")
-        if self.dim not in (2, 3):
-            raise InputError(f"{manifest}: 'dim' must be 2 or 3, got {self.dim!r}")
-        self.factor = meta.get("factor")
-        if self.factor != factor:
-            raise InputError(f"{manifest}: factor {self.factor!r}, but the generators "
-                             f"up-sample by {factor}")
-        self.lr_res = _res(meta.get("lr_res"), self.dim, "lr_res", manifest)
-        self.hr_res = _res(meta.get("hr_res"), self.dim, "hr_res", manifest)
-        if tuple(n * factor for n in self.lr_res) != self.hr_res:
-            raise InputError(f"{manifest}: hr_res {self.hr_res} is not {factor} x lr_res "
-                             f"{self.lr_res}")
-        sims = meta.get("sims")
-        if not isinstance(sims, list) or not sims:
-            raise InputError(f"{manifest}: 'sims' lists no simulations")
+        m = read_manifest(root, factor=factor)
+        self.root, self.meta, self.dim, self.factor = m.root, m.meta, m.dim, m.factor
+        self.lr_res, self.hr_res = m.lr_res, m.hr_res
         self.sims: dict[str, SimInfo] = {}
-        for entry in sims:
-            self._add(entry, manifest)
+        for entry in m.sims:
+            self._add(entry, m.path)
         self._maps: dict[str, dict[str, np.ndarray]] = {}
         self._scales: dict[tuple[str, str], np.ndarray] = {}
         self._cache_root: Path | None = None
 
     def _add(self, entry, manifest: Path) -> None:
-        if not isinstance(entry, dict) or "file" not in entry:
-            raise InputError(f"{manifest}: each entry of 'sims' needs a 'file'")
         path = self.root / entry["file"]
-        sid = str(entry.get("id", Path(entry["file"]).stem))
+        sid = sim_id(entry)
         if not path.is_file():
             raise InputError(f"{path}: listed in {manifest.name} but missing")
-        heads = _npz_headers(path)
+        try:
+            heads = npz_shapes(path)
+        except (OSError, zipfile.BadZipFile, ValueError) as e:
+            raise InputError(f"{path}: not a readable .npz ({e})") from e
         d = self.dim
         frames = None
         for name in ARRAYS:
@@ -143,7 +86,7 @@ class PairedData:
         if sid in self.sims:
             raise InputError(f"{manifest}: simulation id '{sid}' listed twice")
         has_box = all(k in heads and tuple(heads[k]) == tuple(heads[k.replace("_box", "")])
-                      for k in BOX_ARRAYS)
+                      for k in LR_BOX_ARRAYS)
         self.sims[sid] = SimInfo(sid, path, frames, has_box)
 
     def _cache_dir(self) -> Path:
@@ -170,7 +113,7 @@ class PairedData:
         if sid in self._maps:
             return self._maps[sid]
         info = self.sims[sid]
-        names = ARRAYS + (BOX_ARRAYS if info.has_box else ())
+        names = ARRAYS + (LR_BOX_ARRAYS if info.has_box else ())
         folder = self._cache_dir() / sid
         st = info.file.stat()
         stamp = f"{st.st_size}-{st.st_mtime_ns}-{len(names)}"

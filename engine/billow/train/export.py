@@ -1,6 +1,6 @@
 """ONNX export of a trained generator and its model card (DESIGN.md "Models").
 
-Writes NAME.onnx, NAME.json (the card, format "billow-model/1" as `billow.infer` reads it) and
+Writes NAME.onnx, NAME.json (the card, format "billow-model/1", owned by `billow.io.model_card`) and
 NAME.pt (the generator's weights, for the torch backend; loaded with weights_only=True).
 
 Contract: input `(N, C, X, Y[, Z])` float32 named "input" with dynamic batch and spatial axes
@@ -21,13 +21,13 @@ import torch
 from .._version import __version__
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from ..io.model_card import FORMAT as CARD_FORMAT
 from ..nets import FACTOR, build_generator, count_parameters
 from ..run import onnx
 from ..run.folder import hardware
 from .config import RunConfig
 from .trainer import load_checkpoint
 
-CARD_FORMAT = "billow-model/1"  # read by billow.infer.load_card
 
 
 def load_generator(run: str | Path):
@@ -57,7 +57,7 @@ def parity(g: torch.nn.Module, path: str | Path, dim: int, channels: int,
 
 def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
                evaluation: dict | None, torch_weights: str | None = None) -> dict:
-    """The card in the format `billow.infer.load_card` reads ("billow-model/1"), plus where
+    """The card in the format `billow.io.model_card.load_card` reads ("billow-model/1"), plus where
     the model came from."""
     m = cfg.model
     split = {}

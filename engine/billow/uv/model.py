@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from ..errors import InputError
-from ..infer.card import FORMAT as CARD_FORMAT
-from ..infer.card import read_card
+from ..errors import InputError, MissingDependencyError
+from ..io.model_card import FORMAT as CARD_FORMAT
+from ..io.model_card import read_card
 from ..io.atomic import atomic_path
 from ..run import onnx
 from . import nets

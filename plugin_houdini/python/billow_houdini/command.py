@@ -10,17 +10,15 @@ from __future__ import annotations
 import math
 import os
 import shlex
-import subprocess
 from dataclasses import dataclass, field, replace
 
+from .vendor.billow_client import number_text, upres_argv
 from .paths import PathError, to_engine_pattern
 
 SCALES = (4, 8, 16)
 DEVICES = ("cpu", "cuda")
 MASK_KINDS = ("none", "sphere", "box", "grid")
 ENV_EXECUTABLE = "BILLOW_EXECUTABLE"
-# Houdini's own Python must not leak into the engine's (a different interpreter and packages).
-_LEAKY_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "PYTHONUSERBASE")
 
 
 class SettingsError(ValueError):
@@ -67,11 +65,6 @@ def _number(value, what: str) -> float:
     return x
 
 
-def _fmt(x: float) -> str:
-    """Shortest text that reads back as the same float (`1.0` -> `1`, `0.25` -> `0.25`)."""
-    return repr(float(x)) if float(x) != int(x) else str(int(x))
-
-
 def mask_argument(kind: str, center=(0.0, 0.0, 0.0), radius: float = 1.0,
                   box_min=(0.0, 0.0, 0.0), box_max=(1.0, 1.0, 1.0), falloff: float = 0.0,
                   grid: str = "") -> str | None:
@@ -82,7 +75,7 @@ def mask_argument(kind: str, center=(0.0, 0.0, 0.0), radius: float = 1.0,
     falloff = _number(falloff, "Mask falloff")
     if falloff < 0:
         raise SettingsError(f"Mask falloff must be >= 0, got {falloff:g}")
-    tail = [_fmt(falloff)] if falloff > 0 else []
+    tail = [number_text(falloff)] if falloff > 0 else []
     if kind == "none":
         return None
     if kind == "sphere":
@@ -90,13 +83,13 @@ def mask_argument(kind: str, center=(0.0, 0.0, 0.0), radius: float = 1.0,
         r = _number(radius, "Mask radius")
         if r <= 0:
             raise SettingsError(f"Mask radius must be > 0, got {r:g}")
-        return "sphere:" + ",".join([_fmt(v) for v in c] + [_fmt(r)] + tail)
+        return "sphere:" + ",".join([number_text(v) for v in c] + [number_text(r)] + tail)
     if kind == "box":
         lo = [_number(v, "Mask box min") for v in box_min]
         hi = [_number(v, "Mask box max") for v in box_max]
         if any(b <= a for a, b in zip(lo, hi)):
             raise SettingsError(f"Mask box: max {hi} must exceed min {lo} on every axis")
-        return "box:" + ",".join([_fmt(v) for v in lo + hi] + tail)
+        return "box:" + ",".join([number_text(v) for v in lo + hi] + tail)
     name = str(grid).strip()
     if not name or any(ch in name for ch in ":, "):
         raise SettingsError(f"Mask grid: '{grid}' is not a grid name")
@@ -120,41 +113,22 @@ def build_argv(s: UpresSettings, executable: list[str] | tuple[str, ...] = ("bil
         raise SettingsError(f"Detail blend must be within 0..1, got {blend:g}")
     if (s.chunk is None) != (s.chunk_index is None):
         raise SettingsError("chunk size and chunk index go together")
-    argv = [*executable, "upres", s.input, s.output, "--scale", str(int(s.scale)),
-            "--velocity-scale", _fmt(vscale), "--device", s.device]
-    if s.model:
-        argv += ["--model", s.model]
-    if s.frames:
-        argv += ["--frames", s.frames]
-    if s.chunk is not None:
-        if int(s.chunk) < 1 or int(s.chunk_index) < 0:
-            raise SettingsError(f"bad chunk {s.chunk} / index {s.chunk_index}")
-        argv += ["--chunk", str(int(s.chunk)), "--chunk-index", str(int(s.chunk_index))]
-    if s.skip_existing:
-        argv.append("--skip-existing")
-    if s.mask:
-        argv += ["--mask", s.mask]
-    if s.density_grid:
-        argv += ["--density-grid", s.density_grid]
-    if s.velocity_grid:
-        argv += ["--velocity-grid", s.velocity_grid]
-    argv += ["--pass-through", ",".join(p.strip() for p in s.pass_through.split(",") if p.strip())]
-    argv.append("--write-velocity" if s.write_velocity else "--no-write-velocity")
-    argv.append("--half" if s.half else "--no-half")
-    if blend:
-        argv += ["--detail-blend", _fmt(blend)]
+    if s.chunk is not None and (int(s.chunk) < 1 or int(s.chunk_index) < 0):
+        raise SettingsError(f"bad chunk {s.chunk} / index {s.chunk_index}")
+    fps = None
     if s.fps is not None:
         fps = _number(s.fps, "FPS")
         if fps <= 0:
             raise SettingsError(f"FPS must be > 0, got {fps:g}")
-        argv += ["--fps", _fmt(fps)]
-    if s.tile:
-        argv += ["--tile", str(int(s.tile))]
-    if s.threads:
-        argv += ["--threads", str(int(s.threads))]
-    argv += list(s.extra)
-    argv += ["--progress", progress]
-    return argv
+    # every flag that shapes the result is written, even at the engine's default, so the
+    # command in a farm log says exactly what ran
+    return upres_argv(executable, s.input, s.output, scale=int(s.scale), velocity_scale=vscale,
+                      device=s.device, frames=s.frames or None, model=s.model, mask=s.mask,
+                      density_grid=s.density_grid, velocity_grid=s.velocity_grid,
+                      pass_through=s.pass_through, write_velocity=s.write_velocity,
+                      half=s.half, detail_blend=blend, fps=fps, tile=s.tile,
+                      threads=s.threads, skip_existing=s.skip_existing, chunk=s.chunk,
+                      chunk_index=s.chunk_index, extra=s.extra, progress=progress)
 
 
 def resolve_executable(text: str = "", environ: dict | None = None) -> list[str]:
@@ -167,22 +141,6 @@ def resolve_executable(text: str = "", environ: dict | None = None) -> list[str]
     except ValueError as e:
         raise SettingsError(f"Engine executable: cannot read '{text}' ({e})") from e
     return [a.strip('"') for a in argv] if os.name == "nt" else argv
-
-
-def engine_env(environ: dict | None = None) -> dict[str, str]:
-    """The environment for the engine subprocess: Houdini's, minus the variables that would
-    make the engine's Python import Houdini's packages (PYTHONPATH, PYTHONHOME...)."""
-    env = dict(os.environ if environ is None else environ)
-    for name in _LEAKY_ENV:
-        env.pop(name, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def command_text(argv: list[str], posix: bool | None = None) -> str:
-    """One shell-safe line (for logs, the node's info and PDG work items)."""
-    posix = (os.name != "nt") if posix is None else posix
-    return shlex.join(argv) if posix else subprocess.list2cmdline(argv)
 
 
 def _text(values: dict, name: str) -> str:

@@ -7,11 +7,10 @@ not writable) or 1 (runtime failure / bug, with a traceback). 130 is an interrup
 
 from __future__ import annotations
 
-import re
 import signal
 
-EXIT_RUNTIME, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED = 1, 2, 3, 130
-_ERROR_LINE = re.compile(r"^billow(?: [\w-]+)?: error: (?P<text>.+)$")
+from .vendor.billow_client import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_RUNTIME,
+                                   error_line, is_noise)
 
 HINTS = {
     EXIT_INPUT: "check the input cache, frame range, grid names and model",
@@ -35,20 +34,8 @@ class EngineCancelled(EngineError):
     """The user pressed Esc (or the farm killed the task); frames already written are kept."""
 
 
-def error_line(stderr: str) -> str | None:
-    """The engine's own one-line error (`<file>: <what>`), the last one if several."""
-    found = None
-    for line in str(stderr).splitlines():
-        m = _ERROR_LINE.match(line.strip())
-        if m:
-            found = m.group("text").strip()
-    return found
-
-
 def _tail(text: str, lines: int = 6) -> str:
-    # nanobind's "leaked ..." report after a crash is never the error
-    rows = [r for r in str(text).rstrip().splitlines() if r.strip() and not r.strip().startswith(
-        ("nanobind:", "- leaked ", "- ... skipped"))]
+    rows = [r for r in str(text).rstrip().splitlines() if r.strip() and not is_noise(r)]
     return "\n".join(rows[-lines:])
 
 

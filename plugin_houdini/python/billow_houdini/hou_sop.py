@@ -15,11 +15,13 @@ from dataclasses import replace
 import hou  # only importable inside Houdini (or hython)
 
 from . import hda_definition as hda
-from .command import (SettingsError, build_argv, command_text, resolve_executable,
-                      settings_from_parms, settings_signature)
+from .vendor.billow_client import command_text
+from .command import (SettingsError, build_argv, resolve_executable, settings_from_parms,
+                      settings_signature)
 from .errors import EngineCancelled, EngineError
 from .evaluate import ExpressionError, evaluate_path, expander
-from .frames import FrameRangeError, format_frames, frames_to_render, range_spec
+from .vendor.billow_client import FrameRangeError, format_frames, range_spec
+from .frames import frames_to_render
 from .hou_input import upstream_of, write_input, write_upstream_range
 from .paths import PathError, frame_path
 from .runner import run_engine

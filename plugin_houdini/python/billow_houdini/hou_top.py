@@ -16,7 +16,7 @@ import os
 import hou  # only importable inside Houdini (or hython)
 
 from . import hda_definition as hda
-from .frames import format_frames
+from .vendor.billow_client import format_frames
 from .hou_templates import parm_template
 from .top import plan_from_top_values, top_parms, top_values
 

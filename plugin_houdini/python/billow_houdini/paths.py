@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import re
 
+# frame_tokens and hashes are this module's API too (the client's implementation)
+from .vendor.billow_client import FrameRangeError, frame_tokens, hashes  # noqa: F401
+from .vendor.billow_client import frame_path as client_frame_path
+
 # $F, $F4, ${F}, ${F4}: the only Houdini variables that stay in a pattern for the engine.
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _HOU_FRAME = re.compile(r"^F(\d*)$")
 # Time-varying Houdini variables that make no sense in a cache path.
 _UNSUPPORTED = {"FF", "T", "SF", "ST", "FPS", "NFRAMES", "FSTART", "FEND", "RFSTART", "RFEND"}
-_ENGINE_TOKEN = re.compile(r"(\$F(\d*))|(%0?(\d*)d)|(#+)|(@+)")
 
 
 class PathError(ValueError):
@@ -54,12 +57,6 @@ def expand_variables(text: str, variables: dict[str, str] | None = None,
     return _VAR.sub(replace, str(text))
 
 
-def frame_tokens(pattern: str) -> list[str]:
-    """The frame tokens in the file name part of an engine pattern."""
-    name = str(pattern).replace("\\", "/").rsplit("/", 1)[-1]
-    return [m.group(0) for m in _ENGINE_TOKEN.finditer(name)]
-
-
 def is_sequence(pattern: str) -> bool:
     return bool(frame_tokens(pattern))
 
@@ -88,36 +85,8 @@ def to_engine_pattern(text: str, variables: dict[str, str] | None = None,
 
 def frame_path(pattern: str, frame: int | None) -> str:
     """The file of one frame of an engine pattern (what the engine writes for that frame)."""
-    folder, sep, name = str(pattern).replace("\\", "/").rpartition("/")
-    m = _ENGINE_TOKEN.search(name)
-    if not m:
-        return str(pattern)
-    if frame is None:
-        raise PathError(f"{pattern}: a frame number is needed for this pattern")
-    if m.group(1):
-        pad = int(m.group(2) or 0)
-    elif m.group(3):
-        pad = int(m.group(4) or 0)
-    else:
-        pad = len(m.group(0))
-    sign = "-" if frame < 0 else ""
-    number = f"{sign}{abs(int(frame)):0{max(pad, 1)}d}"
-    result = folder + sep + name[:m.start()] + number + name[m.end():]
+    try:
+        result = client_frame_path(str(pattern).replace("\\", "/"), frame)
+    except FrameRangeError as e:
+        raise PathError(str(e)) from None
     return result.replace("/", os.sep) if os.sep != "/" else result
-
-
-def hashes(pattern: str) -> str:
-    """The pattern with its frame token as `#` padding (`smoke.$F4.vdb` -> `smoke.####.vdb`):
-    safe to store in TOP/PDG parameters and farm job files, where `$F` would be evaluated."""
-    folder, sep, name = str(pattern).rpartition("/")
-    m = _ENGINE_TOKEN.search(name)
-    if not m:
-        return str(pattern)
-    if m.group(1):
-        pad = int(m.group(2) or 0)
-    elif m.group(3):
-        pad = int(m.group(4) or 0)
-    else:
-        pad = len(m.group(0))
-    token = "#" * max(pad, 1)  # a single '#' is unpadded, like $F
-    return folder + sep + name[:m.start()] + token + name[m.end():]

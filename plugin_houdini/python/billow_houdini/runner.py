@@ -10,18 +10,16 @@ the engine, so a cancelled run leaves only whole frames and resumes with --skip-
 
 from __future__ import annotations
 
-import os
 import queue
-import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .command import engine_env
+from .vendor.billow_client import (ProgressReader, ProgressState, engine_env, popen_kwargs,
+                                   stop)
 from .errors import EngineCancelled, error_from_exit, error_from_launch
-from .progress import ProgressReader, ProgressState
 
 
 @dataclass
@@ -38,20 +36,6 @@ def _pump(stream, tag: str, out: "queue.Queue") -> None:
     out.put((tag, None))
 
 
-def _stop(proc: subprocess.Popen, grace: float) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        if os.name == "nt":
-            proc.terminate()
-        else:
-            proc.send_signal(signal.SIGINT)  # the engine exits 130 after cleaning its temp file
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run_engine(argv: list[str], report: Callable[[ProgressState], None] | None = None,
                should_cancel: Callable[[], bool] | None = None, *, tick: float = 0.1,
                grace: float = 5.0, env: dict | None = None, cwd: str | None = None) -> RunResult:
@@ -61,7 +45,8 @@ def run_engine(argv: list[str], report: Callable[[ProgressState], None] | None =
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, text=True, bufsize=1,
-                                env=engine_env() if env is None else env, cwd=cwd)
+                                env=engine_env() if env is None else env, cwd=cwd,
+                                **popen_kwargs())
     except OSError as e:
         raise error_from_launch(e, argv) from e
     lines: queue.Queue = queue.Queue()
@@ -83,14 +68,14 @@ def run_engine(argv: list[str], report: Callable[[ProgressState], None] | None =
             elif tag == "err":
                 stderr.append(line)
             if should_cancel is not None and should_cancel():
-                _stop(proc, grace)
+                stop(proc, grace)
                 raise EngineCancelled("cancelled; finished frames are kept (re-run to resume)",
                                       None, "".join(stderr[-20:]), argv)
             if report is not None:
                 report(reader.state)
         code = proc.wait()
     except BaseException:
-        _stop(proc, grace)
+        stop(proc, grace)
         raise
     finally:
         for t in readers:  # the process is gone, so both pipes reach EOF promptly

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .command import UpresSettings, build_argv, command_text
-from .frames import plan_chunks
+from .vendor.billow_client import command_text, plan_chunks
+from .command import UpresSettings, build_argv
 from .paths import frame_path, hashes
 
 
