@@ -14,19 +14,9 @@ ROOT = REPO / "engine" / "billow"
 
 # (importing package, imported package): edges that break the layering today, each with the
 # reason and the change that removes it. The lead shrinks this list as those changes merge.
-KNOWN_EXCEPTIONS = {
-    # issue 19 item 4: `billow eval` lives in metrics and uses the baselines (while baselines
-    # use metrics' field helpers): the evaluation layer (another branch) moves it out of metrics
-    ("metrics", "baselines"): "issue 19 item 4 (evaluation layer)",
-    # issue 19 item 1: the UV trainer imports the smoke trainer's machinery; the shared run
-    # machinery (another branch) gives both one lower home
-    ("uv", "train"): "issue 19 item 1 (shared run machinery)",
-}
+KNOWN_EXCEPTIONS: dict = {}  # none since issue 19 merged; a new entry needs a reason and an owner
 # (importing module, imported module, name): private names used across packages today
-KNOWN_PRIVATE = {
-    ("billow.infer.preview", "billow.io.atomic", "_describe"): "issue 19 item 8 (small gaps)",
-    ("billow.train.heldout", "billow.metrics.report", "_plt"): "issue 19 items 4/8",
-}
+KNOWN_PRIVATE: dict = {}  # none since issue 19 merged
 
 
 @functools.lru_cache(maxsize=1)
