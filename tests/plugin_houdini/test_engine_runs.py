@@ -121,8 +121,9 @@ def test_cancel_stops_the_engine_and_keeps_whole_frames(tmp_path, toy_model):
 
     from tests.infer.conftest import smoke_frame
 
-    # 12 frames: a loaded machine must not finish them all before the cancel is handled
-    for f in range(1, 13):
+    # 40 frames: a loaded machine must not finish them all before the cancel is handled (12
+    # lost that race at load 5-8)
+    for f in range(1, 41):
         smoke_frame(tmp_path / "in" / f"s.{f:04d}.vdb", shift=0.3 * f)
     argv = [*ENGINE, "upres", str(tmp_path / "in/s.$F4.vdb"), str(tmp_path / "out/s.$F4.vdb"),
             "--model", str(toy_model), "--tile", "8", "--threads", "1", "--progress", "json"]
@@ -137,7 +138,7 @@ def test_cancel_stops_the_engine_and_keeps_whole_frames(tmp_path, toy_model):
     with pytest.raises(Interrupted):
         run_engine(argv, report, grace=10)
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert 1 <= len(written) < 12, written  # stopped early, no temporary files left behind
+    assert 1 <= len(written) < 40, written  # stopped early, no temporary files left behind
     assert all(n.startswith("s.") and n.endswith(".vdb") for n in written), written
     for name in written:  # whole frames only
         assert {g.name for g in list_grids(tmp_path / "out" / name)} >= {"density"}
