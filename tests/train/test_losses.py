@@ -43,6 +43,17 @@ def test_generator_loss_is_eq_3_8():
     total2, terms2 = generator_loss(fake, real, logit, lambda_l1=5.0, lambda_ds=0.0)
     assert list(terms2) == ["g_ds", "g_l1"] and float(terms2["g_ds"]) == 0.0
     assert torch.allclose(total2, 5.0 * l1)
+    # the block-consistency term: the L1 of the 4x4 block means, blind to detail inside a block
+    blocks = torch.nn.functional.avg_pool2d
+    _, terms3 = generator_loss(fake, real, logit, lambda_l1=5.0, lambda_ds=0.5,
+                               lambda_block=20.0, factor=4)
+    assert list(terms3) == ["g_ds", "g_l1", "g_block"]
+    assert torch.allclose(terms3["g_block"], 20.0 * (blocks(fake, 4) - blocks(real, 4)).abs().mean())
+    shuffled = real.clone()  # same block means, detail moved around inside each block
+    shuffled[..., :4, :4] = real[..., :4, :4].flip(-1)
+    _, same = generator_loss(shuffled, real, logit, lambda_l1=0.0, lambda_ds=0.0,
+                             lambda_block=1.0)
+    assert float(same["g_block"]) < 1e-7
     # gradients reach G's output through both terms
     x = fake.clone().requires_grad_()
     generator_loss(x, real, logit, lambda_l1=1.0, lambda_ds=1.0)[0].backward()

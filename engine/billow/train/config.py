@@ -44,6 +44,10 @@ class TrainConfig(RunSettings):
     k_dt: int = option(2, "D_t updates per iteration")
     k_g: int = option(2, "G updates per iteration")
     lambda_l1: float = option(5.0, "weight of the per-element L1 loss")
+    lambda_block: float = option(0.0, "weight of the L1 loss between the means of output and "
+                                 "reference over each low-res cell's block: keeps density "
+                                 "(mass, brightness) where the adversarial terms would thin it; "
+                                 "0: off (Eq. 3.8 as published)")
     lambda_ds: float = option(1.0, "weight of G's spatial adversarial loss")
     lambda_dt: float = option(1.0, "weight of G's temporal loss (D_t adversarial or Eq. 3.4)")
     lambda_f: str = option("0", "feature-space loss weight per element of D_s's layers: one "

@@ -201,6 +201,7 @@ class Trainer:
                     [lr[:, i] for i in range(3)], self.models.get("D_t"))
             total, terms = generator_loss(
                 fake, real, logit, lambda_l1=t.lambda_l1, lambda_ds=t.lambda_ds,
+                lambda_block=t.lambda_block, factor=self.data.factor,
                 feats_fake=feats_fake, feats_real=feats_real, lambda_f=weights,
                 temporal=temporal, reverse_pass=self.rr.loss() if self.rr else None)
         out = {k: float(v.detach()) for k, v in terms.items()}
