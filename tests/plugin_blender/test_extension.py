@@ -5,12 +5,34 @@ call), the result loaded and rendered with Cycles on the CPU."""
 from __future__ import annotations
 
 import itertools
+from textwrap import dedent
 
 import numpy as np
 import pytest
 from billow.io import read_grid
 
 from .conftest import PLUGIN
+
+
+# Headless Blender has no window for event_timer_add/modal_handler_add: `fake_modal` stands in
+# for the window manager and the events and binds the operator's own modal methods (the modal
+# tests here and in test_warm_upres.py).
+MODAL = """
+import types
+def fake_modal(ops):
+    timer = object()
+    wm = types.SimpleNamespace(billow_status="", windows=[], bar=[],
+                               progress_update=lambda v: wm.bar.append(v),
+                               progress_end=lambda: None, event_timer_remove=lambda t: None)
+    reports = []
+    op = types.SimpleNamespace(role="upres", timer=timer,
+                               report=lambda kind, text: reports.append([sorted(kind), text]))
+    for name in ("_show", "_end", "modal"):
+        setattr(op, name, types.MethodType(getattr(ops._Run, name), op))
+    tick = types.SimpleNamespace(type="TIMER", value="NOTHING", timer=timer)
+    esc = types.SimpleNamespace(type="ESC", value="PRESS", timer=None)
+    return wm, types.SimpleNamespace(window_manager=wm, workspace=None), reports, op, tick, esc
+"""
 
 pytest.importorskip("bpy", reason="Blender's bpy wheel is not installed (pip install bpy)")
 
@@ -283,7 +305,7 @@ def test_modal_run_shows_progress_and_esc_cancels(run_blender, tmp_path):
     for f in range(1, 41):
         smoke_frame(tmp_path / "in" / f"smoke.{f:04d}.vdb", shift=0.25 * f)
     out_dir = tmp_path / "out" / "Smoke" / "v001"  # Resume continues the version folder
-    r = run_blender(f"""
+    r = run_blender(MODAL + dedent(f"""
         import importlib, os, time, types
         ops = importlib.import_module("bl_ext.user_default.billow.operators")
         job_mod = importlib.import_module("bl_ext.user_default.billow.core.job")
@@ -296,23 +318,9 @@ def test_modal_run_shows_progress_and_esc_cancels(run_blender, tmp_path):
         ctx.view_layer.objects.active = src
         src.billow.model_file, src.billow.output_folder = "toy_x4.onnx", {str(tmp_path / 'out')!r}
 
-        # Headless Blender has no window for event_timer_add/modal_handler_add: stand in for
-        # the window manager and the events, and run the operator's own invoke-time setup.
-        TIMER = object()
-        wm = types.SimpleNamespace(billow_status="", windows=[], bar=[],
-                                   progress_update=lambda v: wm.bar.append(v),
-                                   progress_end=lambda: None,
-                                   event_timer_remove=lambda t: None)
-        fake_ctx = types.SimpleNamespace(window_manager=wm, workspace=None)
-        reports = []
-        op = types.SimpleNamespace(role="upres", timer=TIMER,
-                                   report=lambda kind, text: reports.append([sorted(kind), text]))
-        for name in ("_show", "_end", "modal"):
-            setattr(op, name, types.MethodType(getattr(ops._Run, name), op))
+        wm, fake_ctx, reports, op, tick, esc = fake_modal(ops)  # the stand-in window manager
         op.plan = ops.make_plan(ctx, src, "upres")
         op.job = job_mod.EngineJob(op.plan.argv, op.plan.request.output_pattern).start()
-        tick = types.SimpleNamespace(type="TIMER", value="NOTHING", timer=TIMER)
-        esc = types.SimpleNamespace(type="ESC", value="PRESS", timer=None)
         other = types.SimpleNamespace(type="MOUSEMOVE", value="NOTHING", timer=None)
         texts, results = [], []
         deadline = time.monotonic() + 200
@@ -339,7 +347,7 @@ def test_modal_run_shows_progress_and_esc_cancels(run_blender, tmp_path):
               "objects_after_cancel": objects_after_cancel,
               "resumed": sorted(os.listdir({str(out_dir)!r})),
               "out_seq": [bpy.data.objects["Smoke_billow"].data.frame_duration]}})
-    """)
+    """))
     assert any("Esc to cancel" in t for t in r["texts"])
     assert r["on_mouse"] == ["PASS_THROUGH"]  # a mouse move goes on to Blender
     assert r["on_esc"] == ["RUNNING_MODAL"]  # Esc is taken by the operator

@@ -12,6 +12,7 @@ import pytest
 from billow.io import list_grids, read_grid
 
 from .test_artist import RENDER, SOURCE
+from .test_extension import MODAL
 
 pytest.importorskip("bpy", reason="Blender's bpy wheel is not installed (pip install bpy)")
 
@@ -106,7 +107,7 @@ def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path
     for f in range(1, 17):
         smoke_frame(tmp_path / "in" / f"smoke.{f:04d}.vdb", shift=0.25 * f)
     out_dir = tmp_path / "out" / "Smoke" / "v001"
-    r = run_blender(WATCH + dedent(f"""
+    r = run_blender(MODAL + WATCH + dedent(f"""
         ctx = bpy.context
         vol = bpy.data.volumes.new("Smoke")
         vol.filepath = {str(tmp_path / 'in' / 'smoke.0001.vdb')!r}
@@ -118,25 +119,11 @@ def test_warm_upres_shows_progress_esc_cancels_and_resumes(run_blender, tmp_path
         src.billow.model_file, src.billow.output_folder = "toy_x4.onnx", {str(tmp_path / 'out')!r}
         assert warm.current() is None
 
-        # Headless Blender has no window for event_timer_add/modal_handler_add: stand in for
-        # the window manager and the events, and run the operator's own invoke-time setup.
-        TIMER = object()
-        wm = types.SimpleNamespace(billow_status="", windows=[], bar=[],
-                                   progress_update=lambda v: wm.bar.append(v),
-                                   progress_end=lambda: None,
-                                   event_timer_remove=lambda t: None)
-        fake_ctx = types.SimpleNamespace(window_manager=wm, workspace=None)
-        reports = []
-        op = types.SimpleNamespace(role="upres", timer=TIMER,
-                                   report=lambda kind, text: reports.append([sorted(kind), text]))
-        for name in ("_show", "_end", "modal"):
-            setattr(op, name, types.MethodType(getattr(ops._Run, name), op))
+        wm, fake_ctx, reports, op, tick, esc = fake_modal(ops)  # the stand-in window manager
         op.plan = ops.make_plan(ctx, src, "upres")
         op.job = ops.start_job(ctx, op.plan, interactive=True)  # as invoke (a click) does:
         pid = warm.current().proc.pid                              # it starts the warm engine
         ops._ACTIVE[src.name] = op.job
-        tick = types.SimpleNamespace(type="TIMER", value="NOTHING", timer=TIMER)
-        esc = types.SimpleNamespace(type="ESC", value="PRESS", timer=None)
         texts, results = [], []
         deadline = time.monotonic() + 200
         while op.job.status.snapshot().done < 1 and time.monotonic() < deadline:
