@@ -88,12 +88,14 @@ def _tiled(g, x, tile: int, halo: int) -> torch.Tensor:
 @pytest.mark.parametrize("kind, dim, vort, blocks, size", [
     ("fast", 2, True, 2, (40, 29)), ("fast", 3, False, 1, (15, 13, 12)),
     ("smooth", 2, True, 2, (40, 29)), ("smooth", 3, False, 1, (15, 13, 12)),
-    ("smooth-gated", 3, False, 1, (15, 13, 12)), ("paper", 2, False, 0, (19, 14))])
+    ("smooth-gated", 3, False, 1, (15, 13, 12)), ("smooth-projected", 3, False, 1, (15, 13, 12)),
+    ("smooth-projected", 2, True, 1, (40, 29)), ("paper", 2, False, 0, (19, 14))])
 def test_tiled_equals_whole_volume(kind, dim, vort, blocks, size):
     torch.manual_seed(0)
-    kind, gate = (kind[:-6], "speed") if kind.endswith("-gated") else (kind, "none")
+    kind, variant = (kind.split("-") + [""])[:2]
     cfg = GeneratorConfig(generator=kind, dim=dim, width=8, blocks=blocks, mid_channels=4,
-                          use_vorticity=vort, detail_gate=gate)
+                          use_vorticity=vort, detail_gate="speed" if variant else "none",
+                          projection="block" if variant == "projected" else "none")
     g = build_generator(cfg)
     # give the zero-initialised last layer and BN statistics some content (more for the
     # smooth generator, whose outermost halo cells reach the output through four small layers)
@@ -121,13 +123,17 @@ def _randomised(kind: str, dim: int, **kw):
     return cfg, g.eval()
 
 
-@pytest.mark.parametrize("kind, dim, vort, gate", [
-    ("fast", 2, True, "none"), ("smooth", 2, True, "none"), ("smooth", 3, False, "none"),
-    ("smooth", 3, False, "speed"), ("paper", 2, False, "none")])
-def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate):
+@pytest.mark.parametrize("kind, dim, vort, gate, projection", [
+    ("fast", 2, True, "none", "none"), ("smooth", 2, True, "none", "none"),
+    ("smooth", 3, False, "none", "none"), ("smooth", 3, False, "speed", "none"),
+    ("smooth", 3, False, "speed", "block"), ("smooth", 2, False, "none", "block"),
+    ("paper", 2, False, "none", "none")])
+def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
+                                                               projection):
     """The card's halo is the declared radius: it must reach at least as far as a change of
     one input cell actually travels (measured, not derived)."""
-    cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate)
+    cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate,
+                         projection=projection)
     n = 2 * g.receptive_radius + 5
     x = torch.rand(1, cfg.in_channels, *([n] * dim))
     bumped = x.clone()
@@ -149,9 +155,10 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     over the 4^D sub-voxel phases, while a sub-voxel shuffle gives each phase its own weights
     and prints a 4-voxel lattice over uniform smoke (the failure seen on third-party smoke)."""
     results = {}
-    for kind in ("fast", "smooth", "smooth-gated"):
+    for kind in ("fast", "smooth", "smooth-gated", "smooth-projected"):
         cfg, g = _randomised(kind.split("-")[0], dim,
-                             detail_gate="speed" if kind.endswith("gated") else "none")
+                             detail_gate="speed" if kind.endswith("gated") else "none",
+                             projection="block" if kind.endswith("projected") else "none")
         n = 2 * g.receptive_radius + 4
         x = torch.cat([torch.full((1, 1, *([n] * dim)), 0.6),
                        torch.full((1, dim, *([n] * dim)), 0.3)], dim=1)
@@ -162,7 +169,38 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
         results[kind] = float(inner.std() / inner.mean())
     assert results["smooth"] < 1e-5
     assert results["smooth-gated"] < 1e-5
+    assert results["smooth-projected"] < 1e-5
     assert results["fast"] > 1e-3  # the check is able to see a lattice
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_block_projection_keeps_the_input_density(dim):
+    """With `projection: block` the total density is the input's whatever the (here random)
+    detail does: exactly where the final clamp does not act (dense smoke), and the clamp can
+    only add; the 4^D block means move towards the input cells' values (one smooth step, not
+    a block-constant one, so they are pulled closer, not pinned)."""
+    torch.manual_seed(3)
+    n = (10, 9, 8)[:dim]
+    dense = torch.cat([0.5 + 0.5 * torch.rand(1, 1, *n), torch.randn(1, dim, *n)], dim=1)
+    errors, mass = {}, {}
+    for projection in ("none", "block"):
+        cfg, g = _randomised("smooth", dim, detail_gate="speed", projection=projection)
+        with torch.no_grad():
+            g.out.weight.mul_(0.01)  # detail smaller than the density: no clamp
+            g.out.bias.fill_(0.1)  # and density added everywhere (a mass error)
+            y = g(dense)[0, 0]
+        assert (y > 0).all()  # no clamp acted
+        block = y.reshape(*[s for m in n for s in (m, 4)]).mean(dim=tuple(range(1, 2 * dim, 2)))
+        errors[projection] = float((block - dense[0, 0]).abs().mean())
+        mass[projection] = float(y.sum()) / (4 ** dim * float(dense[0, 0].sum()))
+    assert abs(mass["none"] - 1) > 1e-2  # the random detail does change the mass
+    assert abs(mass["block"] - 1) < 1e-5
+    assert errors["block"] < 0.75 * errors["none"]  # white-noise input: the hardest case
+    thin = dense.clone()
+    thin[:, :1] *= torch.rand_like(thin[:, :1]) < 0.3  # sparse smoke: the clamp acts
+    with torch.no_grad():
+        y = g(thin)[0, 0]
+    assert float(y.sum()) >= 4 ** dim * float(thin[0, 0].sum()) * (1 - 1e-5)
 
 
 def test_speed_gate_values():
