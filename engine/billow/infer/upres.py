@@ -3,9 +3,9 @@
 A frame is read y-up with velocity in low-res cells per frame (`billow.io.read_smoke_frame`);
 art direction scales the velocity input; the network runs on seam-free tiles over the active
 bounding box only; each output core is pasted straight into a sparse OpenVDB grid, so the
-high-res volume is never held densely (8x/16x included: their second pass streams, tile
-group by tile group, from the first pass's cores); the result is turned back to the cache's up axis and placed
-with the exact upres transform.
+high-res volume is never held densely (8x/16x included: their second pass streams, group
+by group of tiles, from the first pass's cores); the result is turned back to the cache's
+up axis and placed with the exact upres transform.
 """
 
 from __future__ import annotations
