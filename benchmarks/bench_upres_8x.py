@@ -2,13 +2,17 @@
 pass (the engine's) against the dense one it replaced (`billow.infer.upres._dense_passes`),
 with the output compared voxel for voxel.
 
-    python benchmarks/bench_upres_8x.py [--res 48] [--frame 40] [--tile 48] [--repeats 2]
+    python benchmarks/bench_upres_8x.py [--res 48] [--tile 48] [--repeats 2] [--stand-in]
+                                        [--sim [--frame 40]]
 
-The frame is the last of a `res`^3 plume simulated by `billow sim`'s solver (preset "plume"),
-upres'd 8x (48^3 -> 384^3 by default) with the shipped model into a sparse grid, as `billow
-upres --scale 8` does. Each run is its own spawned process (peak RSS is per process), the
+The frame is `bench_upres.py`'s synthetic `res`^3 plume (a lumpy rising column whose bounding
+box is the whole frame), or with `--sim` the last frame of a plume simulated by `billow sim`'s
+solver, upres'd 8x (48^3 -> 384^3 by default) with the shipped model into a sparse grid, as
+`billow upres --scale 8` does. Each run is its own spawned process (peak RSS is per process), the
 runs interleaved dense/streamed/dense/...; the best time and the lowest peak of each are
 reported, with the peak above the process's RSS once the model is loaded, and the ratios.
+With the real network the peak is mostly its working memory on one tile; `--stand-in` replaces
+it by nearest upsampling (same shapes, no weights) to show what the passes themselves hold.
 """
 
 from __future__ import annotations
@@ -24,7 +28,20 @@ import time
 from pathlib import Path
 
 
-def _one_run(path: str, dense: bool, tile: int, queue) -> None:
+def _stand_in(scale: int):
+    """A network of the same input and output shapes that costs next to nothing (nearest
+    upsampling of the density channel), to isolate what the passes themselves hold."""
+    import numpy as np
+
+    def run(x):
+        y = x[:, :1]
+        for axis in (2, 3, 4):
+            y = np.repeat(y, scale, axis=axis)
+        return y
+    return run
+
+
+def _one_run(path: str, dense: bool, tile: int, stand_in: bool, queue) -> None:
     import numpy as np
 
     import billow.infer.upres as upres
@@ -36,11 +53,12 @@ def _one_run(path: str, dense: bool, tile: int, queue) -> None:
     backend = make_backend(card)
     frame = read_smoke_frame(Path(path), ReadOptions())
     backend.run(np.zeros((1, len(card.inputs), 20, 20, 20), np.float32))  # arena warm-up
+    run = _stand_in(card.scale) if stand_in else backend.run
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GB (Linux: KB)
     if dense:
         upres.upres_blocks = upres._dense_passes  # the path before streaming
     start = time.perf_counter()
-    builders = upres_frame(frame, backend.run, card, UpresConfig(scale=8), tile=tile,
+    builders = upres_frame(frame, run, card, UpresConfig(scale=8), tile=tile,
                            cache_up="y", settings={})
     grid = builders[0].finish()
     seconds = time.perf_counter() - start
@@ -53,10 +71,10 @@ def _one_run(path: str, dense: bool, tile: int, queue) -> None:
     queue.put((seconds, peak, base, digest, out.shape))
 
 
-def run(path: Path, dense: bool, tile: int):
+def run(path: Path, dense: bool, tile: int, stand_in: bool):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_one_run, args=(str(path), dense, tile, queue))
+    proc = ctx.Process(target=_one_run, args=(str(path), dense, tile, stand_in, queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -66,22 +84,38 @@ def run(path: Path, dense: bool, tile: int):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--res", type=int, default=48)
-    ap.add_argument("--frame", type=int, default=40, help="simulated frames (the last is used)")
+    ap.add_argument("--sim", action="store_true",
+                    help="a frame simulated by `billow sim` (its smoke fills part of the box) "
+                    "instead of bench_upres's synthetic plume (fills the box)")
+    ap.add_argument("--frame", type=int, default=40, help="with --sim: frames simulated (the "
+                    "last is used)")
     ap.add_argument("--tile", type=int, default=48)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--stand-in", action="store_true",
+                    help="replace the network by nearest upsampling: what the passes hold")
     args = ap.parse_args(argv)
 
-    from billow.sim.scenes import preset
-    from billow.sim.sequence import SimSettings, simulate_sequence
-
     with tempfile.TemporaryDirectory() as tmp:
-        simulate_sequence(SimSettings(preset("plume", 3, 0), args.res, 3, 0),
-                          f"{tmp}/smoke.####.vdb", args.frame, progress="off")
-        path = Path(tmp) / f"smoke.{args.frame:04d}.vdb"
+        if args.sim:
+            from billow.sim.scenes import preset
+            from billow.sim.sequence import SimSettings, simulate_sequence
+
+            simulate_sequence(SimSettings(preset("plume", 3, 0), args.res, 3, 0),
+                              f"{tmp}/smoke.####.vdb", args.frame, progress="off")
+            path = Path(tmp) / f"smoke.{args.frame:04d}.vdb"
+            what = f"frame {args.frame} of a simulated {args.res}^3 plume"
+        else:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench_upres import write_plume
+
+            path = write_plume(Path(tmp) / "plume.vdb", (args.res,) * 3)
+            what = f"bench_upres's {args.res}^3 plume (its box filled end to end)"
+        print(f"{what}, 8x, tile {args.tile}, "
+              + ("stand-in network" if args.stand_in else "shipped model"), flush=True)
         results = {True: [], False: []}
         for _ in range(args.repeats):
             for dense in (True, False):
-                results[dense].append(run(path, dense, args.tile))
+                results[dense].append(run(path, dense, args.tile, args.stand_in))
                 r = results[dense][-1]
                 print(f"  {'dense   ' if dense else 'streamed'} {r[0]:7.2f} s  peak RSS "
                       f"{r[1]:.3f} GB (model loaded: {r[2]:.3f} GB)", flush=True)

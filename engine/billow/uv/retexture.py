@@ -175,12 +175,16 @@ class _Frame:
                 params = [cv2.IMWRITE_PNG_COMPRESSION, self.options.png_level]
             elif suffix in (".tif", ".tiff"):
                 params = [cv2.IMWRITE_TIFF_COMPRESSION, 1]  # none: the fastest 8-bit output
+            # encoded in memory, then written in one call: libtiff writing to a file itself
+            # took 1.6x the CPU time (many small writes); the same bytes either way
             try:
-                ok = cv2.imwrite(str(tmp), img, params)
+                ok, data = cv2.imencode(suffix, img, params)
             except cv2.error as e:
                 raise OutputError(f"{dst}: cannot write ({str(e).strip().splitlines()[-1]})") from e
             if not ok:
-                raise OutputError(f"{dst}: cannot write (unsupported extension or disk full)")
+                raise OutputError(f"{dst}: cannot write (unsupported extension)")
+            with open(tmp, "wb") as f:  # an OSError (disk full) is atomic_path's to report
+                f.write(data.data)
 
 
 def retexture_sequence(uv: str, texture: str | Path, out: str, *, background: str | None = None,
