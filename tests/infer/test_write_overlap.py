@@ -9,6 +9,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from billow.errors import EXIT_OUTPUT, EXIT_TERMINATED, OutputError, Terminated
 from billow.io.vdb import vdb_complete
 
@@ -67,8 +69,14 @@ def test_frames_are_written_in_the_background_and_reported_once_complete(
     assert temporaries(tmp_path / "o") == []
 
 
+@pytest.mark.parametrize("overlap", [True, False])
 def test_a_failing_background_write_is_the_runs_one_error(tmp_path, toy_model, smoke_seq,
-                                                          monkeypatch):
+                                                          monkeypatch, overlap):
+    """The same error, frames and files whether writes overlap or run in turn (the
+    benchmark's reference)."""
+    import billow.infer.runner as runner
+
+    monkeypatch.setattr(runner, "OVERLAP_WRITES", overlap)
     _slow_writes(monkeypatch, fail_on="hi.0002.vdb")
     r = billow_here("upres", smoke_seq, tmp_path / "o/hi.####.vdb", "--model", toy_model,
                     "--frames", "1-4", "--progress", "none")

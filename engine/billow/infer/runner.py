@@ -11,7 +11,7 @@ done only once its file is complete).
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,19 @@ from .config import UpresConfig
 from .upres import tile_for_memory, upres_frame
 
 MIN_TILE = 8
+# False: each frame is written before the next one computes (the behaviour before writes
+# overlapped; `benchmarks/bench_upres_overlap.py` measures one against the other)
+OVERLAP_WRITES = True
+
+
+def _write_now(fn, *args, **kwargs) -> Future:
+    """`fn` run here and now, its outcome in a finished future (writes without overlap)."""
+    future = Future()
+    try:
+        future.set_result(fn(*args, **kwargs))
+    except Exception as e:  # raised again by `result()`, where an overlapped write's would be
+        future.set_exception(e)
+    return future
 
 
 def _is_out_of_memory(e: BaseException) -> bool:
@@ -133,8 +146,9 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                 if frame.density.data.size == 0:
                     progress.message(f"frame {frame_no}: no active density; written as empty")
                 written_out()  # the previous frame's write: at most one in flight
-                in_flight = (writer.submit(write_vdb, dst, grids, metadata=settings), frame_no,
-                             dst, start, read_s, tile, grids, shown)
+                write = writer.submit if OVERLAP_WRITES else _write_now
+                in_flight = (write(write_vdb, dst, grids, metadata=settings), frame_no, dst,
+                             start, read_s, tile, grids, shown)
             written_out()
         except BaseException:
             # an error (or SIGTERM / Ctrl-C) while the previous frame is being written: that
