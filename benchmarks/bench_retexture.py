@@ -297,8 +297,8 @@ def bench_stages(h: int, w: int) -> None:
         frame = _Frame(RetextureOptions(), texture, None)
         stages = {
             "decode UV TIFF (u16)": lambda: cv2.imread(str(root / "uv.tif"), -1),
-            "UV u16 -> kernel input (read_uv)": lambda: uvio.read_uv(root / "uv.tif", True),
-            "  (float UVs instead, as before)": lambda: uvio.read_uv(root / "uv.tif"),
+            "decode + u16 split (read_uv)": lambda: uvio.read_uv(root / "uv.tif", True),
+            "  (decode + float UVs, as before)": lambda: uvio.read_uv(root / "uv.tif"),
             "decode plate TIFF": lambda: read_plate(root / "bg.tif"),
             "lookup + composite (native)": lambda: retexture(texture, uv16, m16, bg, out=out),
             "encode + write TIFF": lambda: frame._write(root / "o.tif", out),

@@ -4,9 +4,11 @@ computes (`billow.infer.runner.OVERLAP_WRITES = False`, the behaviour before), i
 A/B in one process, best and median of the rounds, with the load average.
 
     python benchmarks/bench_upres_overlap.py [--res 48] [--frames 8] [--rounds 2] [--half]
+                                             [--first 30] [--stand-in]
 
-The frames are a `res`^3 plume simulated by `billow sim`'s solver (the last `frames` of
-30 + `frames`), upres'd 4x with the shipped model into a temporary folder. The gain is at
+The frames are a `res`^3 plume simulated by `billow sim`'s solver (frames `first` ..
+`first + frames - 1`), upres'd 4x with the shipped model (or a stand-in) into a temporary
+folder. The gain is at
 most the write's share of a frame: larger for cheap frames and slow disks, small where the
 network dominates.
 """
@@ -29,6 +31,10 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--half", action="store_true", help="write 16-bit floats (--half)")
+    ap.add_argument("--stand-in", action="store_true",
+                    help="replace the network by nearest upsampling (no weights): the frame "
+                    "costs little besides its I/O, the most the overlap can gain")
+    ap.add_argument("--first", type=int, default=30, help="first frame used (default: 30)")
     args = ap.parse_args(argv)
 
     import billow.infer.runner as runner
@@ -41,6 +47,15 @@ def main(argv=None) -> int:
 
     card = load_card(default_model())
     backend = make_backend(card)
+    if args.stand_in:
+        class StandIn:
+            @staticmethod
+            def run(x):
+                y = x[:, :1]
+                for axis in (2, 3, 4):
+                    y = np.repeat(y, card.scale, axis=axis)
+                return y
+        backend = StandIn()
     cfg = UpresConfig(half=args.half)
     write_s = []
     real_write = runner.write_vdb
@@ -53,7 +68,7 @@ def main(argv=None) -> int:
             write_s.append(time.perf_counter() - t0)
 
     runner.write_vdb = timed_write
-    first = 30
+    first = args.first
     with tempfile.TemporaryDirectory() as tmp:
         simulate_sequence(SimSettings(preset("plume", 3, 0), args.res, 3, 0),
                           f"{tmp}/in/smoke.####.vdb", first + args.frames - 1, progress="off")
