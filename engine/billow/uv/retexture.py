@@ -7,8 +7,9 @@ Images stay in OpenCV's B, G, R(, A) channel order from reading to writing: the 
 mixes channels, so nothing is reordered.
 
 The fast path (the defaults with the native CPU kernel): 16-bit UV frames go to the kernel as
-uint16, straight from the decoder (no float conversion, clipping or range check: a 16-bit
-value cannot leave [0, 1]); frames are decoded, looked up and encoded on `--jobs` threads;
+uint16, straight from the decoder (one OpenCV channel shuffle; no float conversion, clipping
+or range check: a 16-bit value cannot leave [0, 1]); frames are decoded, looked up, encoded
+in memory and written in one call on `--jobs` threads;
 PNGs are written with OpenCV's own fast setting (an explicit `--png-level` trades speed for
 size; even level 0 measured slower), and `.tif` output (and TIFF/EXR input) avoids PNG's
 deflate altogether. PNG in and out is the floor: see `benchmarks/bench_retexture.py`.
