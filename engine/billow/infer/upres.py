@@ -214,15 +214,21 @@ def second_pass_memory_bytes(low: tuple[int, ...], card: ModelCard, cfg: UpresCo
     s, step = card.scale, steps[1]
     ratio, reach = s // step, _blur_reach(s // step)
     first, groups, last_use = _second_pass_schedule(low, card, tile, step, cfg.batch)
-    live, peak = set(), 0
+    size = [int(np.prod([s * n for n in t.shape])) for t in first]
+    live, cores, peak = set(), 0, 0
     for g, (members, lo, hi, needed) in enumerate(groups):
-        live.update(needed)
-        cores = sum(np.prod([s * n for n in first[k].shape]) for k in live)
+        for k in needed:
+            if k not in live:
+                live.add(k)
+                cores += size[k]
         box = np.prod([b - a + 2 * _margin(card) for a, b in zip(lo, hi)])
         raw = np.prod([ratio * (b - a) + 2 * reach for a, b in zip(lo, hi)])
         window = raw * 4 + box * (1 + 3 + 3 + len(card.inputs))  # blur: 4 copies of raw
         peak = max(peak, int((cores + window) * FLOAT32))
-        live = {k for k in live if last_use[k] > g}
+        for k in needed:
+            if last_use[k] == g:
+                live.discard(k)
+                cores -= size[k]
     return peak
 
 
@@ -276,7 +282,8 @@ def _streamed_second_pass(density: Volume, velocity, run, card: ModelCard, cfg: 
 
     def first_output(lo, hi):
         out = np.zeros(tuple(b - a for a, b in zip(lo, hi)), np.float32)
-        for k, core in cores.items():
+        for k in needed:  # the cores the group's window overlaps (a superset of these boxes')
+            core = cores[k]
             if core is None:
                 continue
             t0 = [s * a for a in first[k].lo]
