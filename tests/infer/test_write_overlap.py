@@ -1,7 +1,8 @@
 """`upres_sequence` writes frame k on a worker thread while frame k+1 computes: at most one
 write in flight, a write's error is the run's one error line and exit code, a frame is
-reported only once its file is complete, and a run stopped mid-write keeps whole frames only
-and resumes. Real OpenVDB files, ONNX Runtime and the CLI entry point."""
+reported only once its file is complete; an error on the next frame lets the write finish,
+while a run stopped mid-write (Ctrl-C, SIGTERM) abandons it and keeps whole frames only, and
+resumes. Real OpenVDB files, ONNX Runtime and the CLI entry point."""
 
 from __future__ import annotations
 
@@ -97,32 +98,61 @@ def test_a_full_disk_in_the_background_write(tmp_path, toy_model, smoke_seq):
     assert temporaries(tmp_path / "o") == []
 
 
-def test_stopped_while_a_frame_is_written_keeps_whole_frames_and_resumes(
-        tmp_path, toy_model, smoke_seq, monkeypatch):
+def _second_frame_fails(monkeypatch, error, log):
+    """The runner's `upres_frame` raises `error` on the second frame, while the first one is
+    still being written (checked)."""
     import billow.infer.runner as runner
 
-    log = _slow_writes(monkeypatch, delay=0.5)
     real, calls = runner.upres_frame, []
 
     def upres_frame(*a, **kw):
         calls.append(1)
-        if len(calls) == 2:  # SIGTERM while frame 1 is still being written
-            assert log and log[-1][1] == "hi.0001.vdb"
-            raise Terminated
+        if len(calls) == 2:
+            assert log and log[-1][1] == "hi.0001.vdb" and log[-1][2] == 1  # in flight
+            raise error
         return real(*a, **kw)
 
     monkeypatch.setattr(runner, "upres_frame", upres_frame)
+    return real
+
+
+def test_an_error_on_the_next_frame_lets_the_write_in_flight_finish(
+        tmp_path, toy_model, smoke_seq, monkeypatch):
+    from billow.errors import EXIT_INPUT, InputError
+
+    log = _slow_writes(monkeypatch, delay=0.5)
+    _second_frame_fails(monkeypatch, InputError("smoke.0002.vdb: broken on purpose"), log)
+    r = billow_here("upres", smoke_seq, tmp_path / "o/hi.####.vdb", "--model", toy_model,
+                    "--frames", "1-4", "--progress", "json")
+    assert_one_line_error(r, EXIT_INPUT, "broken on purpose")
+    first = tmp_path / "o/hi.0001.vdb"
+    assert sorted(p.name for p in (tmp_path / "o").glob("hi.*.vdb")) == [first.name]
+    assert vdb_complete(first) is None and temporaries(tmp_path / "o") == []
+    assert '"frame": 1' in r.out  # the frame that completed is reported
+
+
+def test_stopped_while_a_frame_is_written_keeps_whole_frames_and_resumes(
+        tmp_path, toy_model, smoke_seq, monkeypatch):
+    """SIGTERM (or Ctrl-C) reaches only the main thread: the write in flight is abandoned, its
+    temporary removed, and the run ends at once with the one line and exit code; resuming
+    writes the rest and leaves complete frames alone."""
+    import billow.infer.runner as runner
+
+    log = _slow_writes(monkeypatch, delay=0.5)
+    real = _second_frame_fails(monkeypatch, Terminated(), log)
     out = tmp_path / "o/hi.####.vdb"
     r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "1-4",
                     "--progress", "json")
     assert r.code == EXIT_TERMINATED
     only_error_line(r.err, "terminated by SIGTERM", after_work=True)
-    first = tmp_path / "o/hi.0001.vdb"
-    assert sorted(p.name for p in (tmp_path / "o").glob("hi.*.vdb")) == [first.name]
-    assert vdb_complete(first) is None and temporaries(tmp_path / "o") == []
-    assert '"frame": 1' in r.out  # the frame that completed is reported
-    kept = first.stat().st_mtime_ns
+    assert list((tmp_path / "o").glob("hi.*.vdb")) == [] and temporaries(tmp_path / "o") == []
+    assert '"frame": 1' not in r.out  # abandoned, so not reported as written
     monkeypatch.setattr(runner, "upres_frame", real)
+    r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "1-2",
+                    "--skip-existing", "--progress", "none")
+    assert r.code == 0, r.err
+    first = tmp_path / "o/hi.0001.vdb"
+    kept = first.stat().st_mtime_ns
     r = billow_here("upres", smoke_seq, out, "--model", toy_model, "--frames", "1-4",
                     "--skip-existing", "--progress", "none")
     assert r.code == 0, r.err

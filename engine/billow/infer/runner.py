@@ -10,6 +10,7 @@ done only once its file is complete).
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -115,6 +116,7 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                 f"{card.extra.get('status_note', 'see its card')}"
                 if card.status != "release" else None)
         in_flight = None  # the frame being written: (future, what `written_out` reports)
+        stopping = threading.Event()  # set on Ctrl-C / SIGTERM: the write in flight gives up
 
         def written_out():
             """Wait for the write in flight (raising its error here), then report the frame."""
@@ -147,13 +149,16 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
                     progress.message(f"frame {frame_no}: no active density; written as empty")
                 written_out()  # the previous frame's write: at most one in flight
                 write = writer.submit if OVERLAP_WRITES else _write_now
-                in_flight = (write(write_vdb, dst, grids, metadata=settings), frame_no, dst,
-                             start, read_s, tile, grids, shown)
+                in_flight = (write(write_vdb, dst, grids, metadata=settings, abandon=stopping),
+                             frame_no, dst, start, read_s, tile, grids, shown)
             written_out()
-        except BaseException:
-            # an error (or SIGTERM / Ctrl-C) while the previous frame is being written: that
-            # file still completes (or its temporary is removed by the writer); report it if it
-            # did, and let the first error be the one the run ends with
+        except BaseException as e:
+            # an error while the previous frame is being written: that file still completes
+            # and is reported; on Ctrl-C or SIGTERM (which only the main thread receives) the
+            # write is abandoned unless it is nearly done, so the run stops promptly with whole
+            # frames only. The first error is the one the run ends with.
+            if isinstance(e, KeyboardInterrupt):
+                stopping.set()
             if in_flight is not None:
                 try:
                     written_out()
