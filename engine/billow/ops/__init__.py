@@ -12,6 +12,7 @@ from .upsample import (
     upsample_velocity,
 )
 
-__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_region", "downsample_velocity",
+__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_region",
+           "downsample_velocity",
            "gaussian_blur", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
            "upsample", "upsample_velocity"]
