@@ -7,6 +7,7 @@ next to DwNet's 57.5 M (dissertation Fig. 5.9).
     python benchmarks/bench_retexture.py --no-e2e        # kernel only
     python benchmarks/bench_retexture.py --size 960x540 --frames 8
     python benchmarks/bench_retexture.py --fast-path --frames 24 --jobs 2   # before/after
+    python benchmarks/bench_retexture.py --stages    # one frame's stages, fast path vs PNG
 
 The frame is a figure (an ellipse covering about 40% of the frame, UVs a smooth warp of a
 1200x800 RGBA8 atlas, DensePose's size) over a background plate; "full" covers every pixel (the
@@ -169,6 +170,24 @@ def _before_frame(texture, src: Path, plate: Path, dst: Path) -> None:
         cv2.imwrite(str(tmp), out)
 
 
+def _tiff_before_frame(texture, src: Path, plate: Path, dst: Path) -> None:
+    """The TIFF fast path as it was before this round of issue 20 (7.5 fps), kept as the
+    reference: u16 UVs split out of the decoded image with numpy, cv2.imwrite to the file."""
+    import cv2
+    from billow.uv.retexture import read_plate
+    from billow.io.atomic import atomic_path
+    from billow.uv.lookup import retexture
+
+    raw = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    uv = np.empty(raw.shape[:2] + (2,), np.uint16)
+    uv[..., 0] = raw[..., 2]
+    uv[..., 1] = raw[..., 1]
+    mask = raw[..., 0] > 65535 / 2
+    out = retexture(texture, uv, mask, read_plate(plate))
+    with atomic_path(dst) as tmp:
+        cv2.imwrite(str(tmp), out, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+
+
 def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None:
     """Before/after of the end-to-end fast path in this process, rounds interleaved A/B."""
     from concurrent.futures import ThreadPoolExecutor
@@ -194,11 +213,16 @@ def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None
                 os.link(root / f"{a}.0001.{b}", root / f"{a}.{f:04d}.{b}")
         texture = read_texture(root / "tex.png")
 
-        def before():
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(lambda f: _before_frame(
-                    texture, root / "uv" / f"f.{f:04d}.png", root / f"bg.{f:04d}.png",
-                    root / "before" / f"o.{f:04d}.png"), range(1, frames + 1)))
+        def reference(frame_fn, uv, bg, out):
+            def go():
+                with ThreadPoolExecutor(max_workers=jobs) as pool:
+                    list(pool.map(lambda f: frame_fn(
+                        texture, root / uv.replace("####", f"{f:04d}"),
+                        root / bg.replace("####", f"{f:04d}"),
+                        root / out.replace("####", f"{f:04d}")), range(1, frames + 1)))
+            return go
+
+        before = reference(_before_frame, "uv/f.####.png", "bg.####.png", "before/o.####.png")
 
         def cli(uv, bg, out, *extra):
             return lambda: main(["retexture", "--uv", str(root / uv), "--texture",
@@ -209,21 +233,27 @@ def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None
         runs = {"before: f32 UVs, PNG out (default)": before,
                 "after:  u16 UVs, PNG out (default)": cli("uv/f.####.png", "bg.####.png",
                                                           "a/o.####.png"),
+                "TIFF as of the last round (7.5 fps)": reference(
+                    _tiff_before_frame, "uv/t.####.tif", "bg.####.tif", "b/o.####.tif"),
                 "after:  TIFF in, TIFF out (no PNG)": cli("uv/t.####.tif", "bg.####.tif",
                                                           "c/o.####.tif")}
         fps: dict[str, list[float]] = {k: [] for k in runs}
+        cpu: dict[str, list[float]] = {k: [] for k in runs}
         for fn in runs.values():
             fn()  # warm-up: imports, parser, thread pools, first touch
         for _ in range(rounds):
             for name, fn in runs.items():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 fn()
                 fps[name].append(frames / (time.perf_counter() - t0))
+                cpu[name].append((time.process_time() - c0) / frames)
         base = fps["before: f32 UVs, PNG out (default)"]
         for name, v in fps.items():
             ratio = np.median([a / b for a, b in zip(v, base)])
+            c = min(cpu[name])
             print(f"  {name:36s} median {np.median(v):6.1f} fps  best {max(v):6.1f} fps  "
-                  f"x{ratio:.2f} vs before")
+                  f"x{ratio:.2f} vs before; cpu {c * 1e3:5.1f} ms/frame (1 free core "
+                  f"{1 / c:5.1f} fps, 2: {2 / c:5.1f} fps)")
         print("  PNG floor (one frame, one thread): the decode of a 16-bit UV PNG + an 8-bit "
               "plate PNG + the fastest encode (OpenCV's default), below")
         stages = {"decode UV PNG (u16)": lambda: cv2.imread(str(root / "uv/f.0001.png"),
@@ -239,6 +269,50 @@ def bench_fast_path(h: int, w: int, frames: int, jobs: int, rounds: int) -> None
                  + min(best["encode PNG (OpenCV default)"], best["encode PNG level 0"]))
         print(f"  PNG floor: {floor * 1e3:.1f} ms of CPU per frame -> at most {1 / floor:.1f} fps "
               f"per free core ({2 / floor:.1f} fps on 2 free cores) before any lookup")
+
+
+def bench_stages(h: int, w: int) -> None:
+    """One frame, one thread, stage by stage: what each costs on the fast path (TIFF) and with
+    PNG, as CPU milliseconds (wall is printed too; it depends on the machine's load)."""
+    import cv2
+    from billow.uv import io as uvio
+    from billow.uv.lookup import retexture
+    from billow.uv.retexture import RetextureOptions, _Frame, read_plate, read_texture
+
+    cv2.setNumThreads(1)
+    print(f"\n== one {w}x{h} frame stage by stage (best of 5; cpu = process CPU time)")
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        tex, uv, mask, plate = scene(h, w, "figure")
+        cv2.imwrite(str(root / "tex.png"), tex)
+        uvio.write_uv(root / "uv.png", uv, mask)
+        raw = cv2.imread(str(root / "uv.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(root / "uv.tif"), raw, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+        cv2.imwrite(str(root / "bg.tif"), plate, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+        cv2.imwrite(str(root / "bg.png"), plate)
+        texture = read_texture(root / "tex.png")
+        uv16, m16 = uvio.read_uv(root / "uv.tif", keep_u16=True)
+        bg = read_plate(root / "bg.tif")
+        out = retexture(texture, uv16, m16, bg)
+        frame = _Frame(RetextureOptions(), texture, None)
+        stages = {
+            "decode UV TIFF (u16)": lambda: cv2.imread(str(root / "uv.tif"), -1),
+            "decode + u16 split (read_uv)": lambda: uvio.read_uv(root / "uv.tif", True),
+            "  (decode + float UVs, as before)": lambda: uvio.read_uv(root / "uv.tif"),
+            "decode plate TIFF": lambda: read_plate(root / "bg.tif"),
+            "lookup + composite (native)": lambda: retexture(texture, uv16, m16, bg, out=out),
+            "encode + write TIFF": lambda: frame._write(root / "o.tif", out),
+            "whole frame, TIFF -> TIFF": lambda: frame(root / "uv.tif", root / "bg.tif",
+                                                       root / "f.tif"),
+            "decode UV PNG (u16)": lambda: cv2.imread(str(root / "uv.png"), -1),
+            "decode plate PNG": lambda: read_plate(root / "bg.png"),
+            "encode + write PNG": lambda: frame._write(root / "o.png", out),
+            "whole frame, PNG -> PNG": lambda: frame(root / "uv.png", root / "bg.png",
+                                                     root / "f.png"),
+        }
+        for name, fn in stages.items():
+            t = timed(fn, 5)
+            print(f"  {name:34s} cpu {t['cpu'] * 1e3:6.1f} ms   wall {t['best'] * 1e3:6.1f} ms")
 
 
 def flops() -> None:
@@ -263,11 +337,17 @@ def main() -> None:
     ap.add_argument("--no-e2e", dest="e2e", action="store_false")
     ap.add_argument("--fast-path", action="store_true",
                     help="only the end-to-end before/after of the fast path (issue 20)")
+    ap.add_argument("--stages", action="store_true",
+                    help="only one frame's stages (decode, UV handling, lookup, encode)")
     ap.add_argument("--rounds", type=int, default=3, help="fast-path rounds (default: 3)")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.lower().split("x"))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} CPUs")
+    if args.stages:
+        bench_stages(h, w)
+        print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     if args.fast_path:
         bench_fast_path(h, w, args.frames, int(args.jobs.split(",")[-1]), args.rounds)
         print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

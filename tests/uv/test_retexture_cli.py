@@ -221,3 +221,21 @@ def test_fast_path_u16_uvs_and_output_formats(scene):
     assert_one_line_error(billow_here("retexture", "--uv", root / "uv/f.####.png", "--texture",
                                       root / "tex.png", "--out", root / "x/o.####.png",
                                       "--png-level", "12"), EXIT_INPUT, "--png-level")
+
+
+def test_fast_path_reads_rgba_and_tiff_uv_frames_as_the_float_path_does(scene, tmp_path):
+    """The u16 fast path's channel shuffle: an RGBA UV frame takes its mask from alpha, an
+    RGB one from B, and a 16-bit TIFF reads as the PNG it was made from."""
+    root, _ = scene
+    raw = cv2.imread(str(root / "uv/f.0002.png"), cv2.IMREAD_UNCHANGED)  # B, G, R
+    rgba = np.dstack([np.zeros_like(raw[..., 0]), raw[..., 1], raw[..., 2], raw[..., 0]])
+    cv2.imwrite(str(tmp_path / "a.png"), rgba)
+    cv2.imwrite(str(tmp_path / "t.tif"), raw, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+    uv, mask = uvio.read_uv(root / "uv/f.0002.png")
+    assert 0 < mask.sum() < mask.size
+    for path in (tmp_path / "a.png", tmp_path / "t.tif"):
+        u16, m16 = uvio.read_uv(path, keep_u16=True)
+        np.testing.assert_array_equal(m16, mask)
+        np.testing.assert_array_equal(u16[..., 0], raw[..., 2])
+        np.testing.assert_array_equal(u16[..., 1], raw[..., 1])
+        np.testing.assert_array_equal(uvio.read_uv(path)[1], mask)

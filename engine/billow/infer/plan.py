@@ -16,7 +16,7 @@ from ..io.vdb import vdb_complete
 from ..ops.tiling import plan_tiles
 from . import ModelCard  # the package names it; the model card format owns it
 from .config import UpresConfig
-from .upres import passes, tile_for_memory, tile_memory_bytes
+from .upres import passes, second_pass_memory_bytes, tile_for_memory, tile_memory_bytes
 
 FLOAT = 4  # bytes per float32 value
 
@@ -29,10 +29,11 @@ def plan_upres(jobs: list[tuple[int | None, Path, Path]], card: ModelCard, model
     pass, then another over the 2x-downsampled output), before empty tiles are skipped, so
     an upper bound. Memory: one network call on a batch of tiles (`tile_memory_bytes`), the
     largest frame's input block (density, velocity and the network input) and, for 8x/16x,
-    the dense intermediate between passes."""
+    what the streamed second pass keeps between passes (`second_pass_memory_bytes`: the
+    first-pass cores later tiles still need, one group's windows)."""
     tile = tile_for_memory(card, cfg.max_memory, cfg.batch) if cfg.max_memory else cfg.tile
     steps = passes(cfg.scale, card.scale)
-    frames, largest = [], 0
+    frames, largest, largest_box = [], 0, (0, 0, 0)
     for frame_no, src, dst in jobs:
         infos = list_grids(src)
         name = resolve(infos, "density", opt.density_grid, source=str(src),
@@ -40,7 +41,8 @@ def plan_upres(jobs: list[tuple[int | None, Path, Path]], card: ModelCard, model
         info = next(i for i in infos if i.name == name)
         shape = ((0, 0, 0) if info.bbox is None else
                  tuple(int(h - l + 1) for l, h in zip(*info.bbox)))
-        largest = max(largest, int(np.prod(shape)))
+        if int(np.prod(shape)) > largest:
+            largest, largest_box = int(np.prod(shape)), shape
         skipped = skip_existing and dst.exists() and vdb_complete(dst) is None
         frames.append({
             "frame": frame_no, "input": str(src), "output": str(dst), "density_grid": name,
@@ -50,8 +52,9 @@ def plan_upres(jobs: list[tuple[int | None, Path, Path]], card: ModelCard, model
             "skipped": skipped,
         })
     network = tile_memory_bytes(card, tile, cfg.batch)
+    # the largest frame's (the schedule is simulated once: 0.1 s for 256x180x180, 48-cell tiles)
+    intermediate = second_pass_memory_bytes(largest_box, card, cfg, tile)
     block = largest * FLOAT * (1 + 3 + len(card.inputs))
-    intermediate = (largest * card.scale ** card.dim * FLOAT * 2) if len(steps) > 1 else 0
     return {
         "model": str(model), "card": card.name, "model_scale": card.scale, "scale": cfg.scale,
         "passes": len(steps), "inputs": list(card.inputs), "tile": tile, "halo": card.halo,

@@ -3,12 +3,14 @@
 A frame is read y-up with velocity in low-res cells per frame (`billow.io.read_smoke_frame`);
 art direction scales the velocity input; the network runs on seam-free tiles over the active
 bounding box only; each output core is pasted straight into a sparse OpenVDB grid, so the
-high-res volume is never held densely (except the intermediate of recursive 8x/16x passes,
-which is 2x/4x the input's size); the result is turned back to the cache's up axis and placed
-with the exact upres transform.
+high-res volume is never held densely (8x/16x included: their second pass streams, group
+by group of tiles, from the first pass's cores); the result is turned back to the cache's
+up axis and placed with the exact upres transform.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import torch
@@ -18,7 +20,8 @@ from ..errors import InputError
 from ..io import GridBuilder, SmokeFrame, Volume, upres_matrix
 from ..io.transform import index_to_world, up_axis_rotation
 from ..io.units import from_cells_per_frame, rotate_up_axis
-from ..ops import downsample, upsample
+from ..ops import downsample, downsample_region, upsample
+from ..ops.downsample import blur_radius
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
@@ -96,9 +99,10 @@ def _tricubic_core(density: np.ndarray, t: Tile, scale: int) -> np.ndarray:
 
 
 def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: int,
-              scales: tuple[float, float]):
-    """Yield (tile, high-res core) for one application of the network."""
-    tiles = plan_tiles(density.shape, tile)
+              scales: tuple[float, float], tiles: list[Tile] | None = None):
+    """Yield (tile, high-res core) for one application of the network; `tiles` (default: all
+    of `density` in `tile`-cell cores) are the cores to compute."""
+    tiles = plan_tiles(density.shape, tile) if tiles is None else tiles
     if cfg.sparse:
         tiles = occupied_tiles(tiles, density > 0, card.halo)
     outputs = run_tiles(_inputs(density, velocity, card, scales), run, scale=card.scale,
@@ -126,18 +130,213 @@ def upres_blocks(density: Volume, velocity: np.ndarray | None, run, card: ModelC
     network's up-axis index space. `velocity` is the art-directed network input; `scales`
     the frame's normalisation (`input_scales`).
 
-    8x and 16x are several passes: every pass but the last fills a dense intermediate, which
-    `_next_pass_input` turns into the next pass's input; only the last pass is yielded."""
+    8x and 16x are two passes; the second streams (`_streamed_second_pass`): no intermediate
+    is held whole, and the output is bit-identical to `_dense_passes`."""
+    steps = passes(cfg.scale, card.scale)
+    if len(steps) == 1:
+        for t, core in _one_pass(density.data, velocity, run, card, cfg, tile, scales):
+            yield core, _final_offset(card.scale, density.offset, t)
+        return
+    yield from _streamed_second_pass(density, velocity, run, card, cfg, tile, scales, steps[1])
+
+
+def _final_offset(scale: int, offset, t: Tile) -> tuple[int, ...]:
+    return tuple(int(scale * (o + a)) for o, a in zip(offset, t.lo))
+
+
+# -- 8x / 16x: the second pass, streamed ------------------------------------------------------
+#
+# The second pass's input is the first pass's output, downsampled `ratio` x (a blur, then a
+# trilinear sample: `downsample`), with the input velocity upsampled `step` x. Each of the
+# second pass's cores reads `margin` cells of that input around it, which need a few more
+# cells of the first pass's output (the blur's radius, the sample's two taps), which come from
+# the first-pass tiles (the same tiles a dense run plans) that overlap them. First-pass cores
+# are computed once, kept while a later group of second-pass cores still needs them and
+# dropped after their last use; the second pass's input exists only per group, as a window.
+
+
+FLOAT32 = 4
+
+
+def _margin(card: ModelCard) -> int:
+    """Cells of a pass's input read around a core: the network's halo, the tricubic blend's 2."""
+    return max(card.halo, 2)
+
+
+def _blur_reach(ratio: int) -> int:
+    """High-res cells beyond `ratio * [lo, hi)` that `downsample_region` may read: the blur's
+    radius and one cell for the sample's taps (0 when the second pass reads the output as is)."""
+    if ratio == 1:
+        return 0
+    return blur_radius(ratio) + 1
+
+
+def _second_pass_schedule(low: tuple[int, ...], card: ModelCard, tile: int, step: int,
+                          batch: int):
+    """Geometry only: (first-pass tiles, groups of second-pass tiles in the order they run,
+    each group's box of second-pass input and the first-pass tiles that box needs, and for each
+    first-pass tile the index of the last group that needs it)."""
+    s, ratio = card.scale, card.scale // step
+    first = plan_tiles(low, tile)
+    second = plan_tiles(tuple(step * n for n in low), tile)
+    nxt = tuple(step * n for n in low)
+    margin, reach = _margin(card), _blur_reach(ratio)
+    # the first-pass tiles along each axis, to find the ones a box of output cells overlaps
+    axes = [sorted({(t.lo[a], t.hi[a]) for t in first}) for a in range(len(low))]
+    index = {t: k for k, t in enumerate(first)}
+    groups, last_use = [], {}
+    for g, start in enumerate(range(0, len(second), batch)):
+        members = second[start:start + batch]
+        lo = [max(min(t.lo[a] for t in members) - margin, 0) for a in range(len(low))]
+        hi = [min(max(t.hi[a] for t in members) + margin, n) for a, n in enumerate(nxt)]
+        ranges = []
+        for a in range(len(low)):
+            h0, h1 = ratio * lo[a] - reach, ratio * hi[a] + reach  # first-pass output cells
+            ranges.append([r for r in axes[a] if s * r[1] > h0 and s * r[0] < h1])
+        needed = []
+        for combo in itertools.product(*ranges):
+            k = index[Tile(tuple(r[0] for r in combo), tuple(r[1] for r in combo))]
+            needed.append(k)
+            last_use[k] = g
+        groups.append((members, tuple(lo), tuple(hi), needed))
+    return first, groups, last_use
+
+
+def second_pass_memory_bytes(low: tuple[int, ...], card: ModelCard, cfg: UpresConfig,
+                             tile: int) -> int:
+    """Peak bytes the streamed second pass holds besides the network call (`plan.py`'s
+    "intermediate"): the first-pass cores kept for later groups, plus one group's windows (the
+    first-pass output it reads with the blur's temporaries, its input and velocity, and the
+    network input); 0 for a single pass. Every first-pass tile is assumed occupied."""
+    steps = passes(cfg.scale, card.scale)
+    if len(steps) == 1 or not all(low):
+        return 0
+    s, step = card.scale, steps[1]
+    ratio, reach = s // step, _blur_reach(s // step)
+    first, groups, last_use = _second_pass_schedule(low, card, tile, step, cfg.batch)
+    size = [int(np.prod([s * n for n in t.shape])) for t in first]
+    live, cores, peak = set(), 0, 0
+    for g, (members, lo, hi, needed) in enumerate(groups):
+        for k in needed:
+            if k not in live:
+                live.add(k)
+                cores += size[k]
+        box = np.prod([b - a + 2 * _margin(card) for a, b in zip(lo, hi)])
+        raw = np.prod([ratio * (b - a) + 2 * reach for a, b in zip(lo, hi)])
+        window = raw * 4 + box * (1 + 3 + 3 + len(card.inputs))  # blur: 4 copies of raw
+        peak = max(peak, int((cores + window) * FLOAT32))
+        for k in needed:
+            if last_use[k] == g:
+                live.discard(k)
+                cores -= size[k]
+    return peak
+
+
+def _run_window(d_win: np.ndarray, v_win, origin, tiles: list[Tile], run, card: ModelCard,
+                cfg: UpresConfig, tile: int, scales: tuple[float, float]):
+    """`_one_pass` over `tiles` (in full-field cells) of a window whose cell 0 is `origin`
+    (zeros beyond the field, as `halo_window` pads); yields (tile in field cells, core)."""
+    shifted = {Tile(tuple(a - o for a, o in zip(t.lo, origin)),
+                    tuple(b - o for b, o in zip(t.hi, origin))): t for t in tiles}
+    for t, core in _one_pass(d_win, v_win, run, card, cfg, tile, scales, list(shifted)):
+        yield shifted[t], core
+
+
+def _first_pass_cores(d: np.ndarray, v, tiles: list[Tile], run, card, cfg, tile, scales):
+    """{tile: core} of the first pass for `tiles` (absent: skipped as empty)."""
+    margin = _margin(card)
+    lo = tuple(min(t.lo[a] for t in tiles) for a in range(d.ndim))
+    hi = tuple(max(t.hi[a] for t in tiles) for a in range(d.ndim))
+    box = Tile(lo, hi)
+    d_win = halo_window(d, box, margin)
+    v_win = None if v is None else halo_window(v, box, margin)
+    origin = tuple(a - margin for a in lo)
+    return dict(_run_window(d_win, v_win, origin, tiles, run, card, cfg, tile, scales))
+
+
+def _upsampled_velocity(velocity: np.ndarray, step: int, lo, hi) -> np.ndarray:
+    """`upsample(velocity, step, "trilinear") * step` over the finer cells [lo, hi), from the
+    few coarse cells they interpolate (bit-identical: the positions are exact multiples of
+    1 / (2 step), and a window's border taps clamp only where the field's do)."""
+    q0 = [max(a // step - 1, 0) for a in lo]
+    q1 = [min((b - 1) // step + 2, n) for b, n in zip(hi, velocity.shape)]
+    win = velocity[tuple(slice(a, b) for a, b in zip(q0, q1))]
+    up = upsample(torch.from_numpy(np.ascontiguousarray(win.transpose(3, 0, 1, 2)))[None],
+                  step, "trilinear")[0]
+    up = up[(slice(None),) + tuple(slice(a - step * q, b - step * q)
+                                   for a, b, q in zip(lo, hi, q0))]
+    return up.numpy().transpose(1, 2, 3, 0) * step
+
+
+def _streamed_second_pass(density: Volume, velocity, run, card: ModelCard, cfg: UpresConfig,
+                          tile: int, scales: tuple[float, float], step: int):
+    """Yield (block, offset) of the second pass of an 8x/16x run, group by group."""
+    s, ratio = card.scale, card.scale // step
+    low = density.data.shape
+    field = tuple(s * n for n in low)  # the first pass's output, never held whole
+    first, groups, last_use = _second_pass_schedule(low, card, tile, step, cfg.batch)
+    margin = _margin(card)
+    cores: dict[int, np.ndarray | None] = {}
+    offset = np.array(density.offset) * step
+    pass_scales = (scales[0], scales[1] * step)  # the same densities, speeds `step` x larger
+
+    def first_output(lo, hi):
+        out = np.zeros(tuple(b - a for a, b in zip(lo, hi)), np.float32)
+        for k in needed:  # the cores the group's window overlaps (a superset of these boxes')
+            core = cores[k]
+            if core is None:
+                continue
+            t0 = [s * a for a in first[k].lo]
+            a0 = [max(a, t) for a, t in zip(lo, t0)]
+            b0 = [min(b, t + n) for b, t, n in zip(hi, t0, core.shape)]
+            if all(a < b for a, b in zip(a0, b0)):
+                out[tuple(slice(a - l, b - l) for a, b, l in zip(a0, b0, lo))] = \
+                    core[tuple(slice(a - t, b - t) for a, b, t in zip(a0, b0, t0))]
+        return out
+
+    for g, (members, lo, hi, needed) in enumerate(groups):
+        missing = [k for k in needed if k not in cores]
+        if missing:
+            done = _first_pass_cores(density.data, velocity, [first[k] for k in missing], run,
+                                     card, cfg, tile, scales)
+            cores.update({k: done.get(first[k]) for k in missing})
+        d_in = (downsample_region(first_output, field, ratio, lo, hi).numpy() if ratio > 1
+                else first_output(lo, hi))
+        # the window of the second pass's input around the group, zeros beyond the field
+        box = Tile(tuple(min(t.lo[a] for t in members) for a in range(len(low))),
+                   tuple(max(t.hi[a] for t in members) for a in range(len(low))))
+        origin = tuple(a - margin for a in box.lo)
+        shape = tuple(b - a + 2 * margin for a, b in zip(box.lo, box.hi))
+        inner = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, origin))
+        d_win = np.zeros(shape, d_in.dtype)
+        d_win[inner] = d_in
+        v_win = None
+        if velocity is not None:
+            v_in = _upsampled_velocity(velocity, step, lo, hi)
+            v_win = np.zeros(shape + (3,), v_in.dtype)
+            v_win[inner] = v_in
+        for t, core in _run_window(d_win, v_win, origin, members, run, card, cfg, tile,
+                                   pass_scales):
+            yield core, _final_offset(s, offset, t)
+        for k in needed:
+            if last_use[k] == g:
+                cores.pop(k, None)
+
+
+def _dense_passes(density: Volume, velocity: np.ndarray | None, run, card: ModelCard,
+                  cfg: UpresConfig, tile: int, scales: tuple[float, float] = (1.0, 1.0)):
+    """`upres_blocks` of an 8x/16x run as it was before the second pass streamed: the first
+    pass fills a dense intermediate, which `_next_pass_input` turns into the second pass's
+    input. The reference the streamed path is tested and benchmarked against
+    (`benchmarks/bench_upres_8x.py`); not used by the engine."""
     steps = passes(cfg.scale, card.scale)
     d, v, offset = density.data, velocity, np.array(density.offset)
     for i, step in enumerate(steps):
-        # a later pass sees the same densities, and speeds `step` x larger in its cells
         pass_scales = (scales[0], scales[1] * step)
         cores = _one_pass(d, v, run, card, cfg, tile, pass_scales)
         if i == len(steps) - 1:
             for t, core in cores:
-                lo = np.array(t.lo) * card.scale
-                yield core, tuple(int(x) for x in card.scale * offset + lo)
+                yield core, _final_offset(card.scale, offset, t)
             return
         hi_res = np.zeros(tuple(card.scale * n for n in d.shape), np.float32)
         for t, core in cores:

@@ -273,10 +273,19 @@ def paste_volumes(builders: dict[str, "GridBuilder"], volumes: list[Volume],
         b.paste(vol.data, vol.offset)
 
 
+class WriteAbandoned(Exception):
+    """A write given up because its run is stopping (`write_vdb(..., abandon=)`)."""
+
+
 def write_vdb(path: str | Path, grids: list, *, metadata: dict | None = None,
-              half: bool = False, tolerance: float = 0.0) -> Path:
+              half: bool = False, tolerance: float = 0.0, abandon=None) -> Path:
     """Write Volumes and/or finished GridBuilders to `path` atomically: the file appears
-    complete or not at all. Density-like scalars default to the fog-volume class."""
+    complete or not at all. Density-like scalars default to the fog-volume class.
+
+    `abandon` (a `threading.Event`, for a write on a worker thread, which no Ctrl-C or SIGTERM
+    reaches): once set, the write stops before its slow steps (OpenVDB's write, the fsync and
+    the check) and raises `WriteAbandoned`, its temporary removed, so a stopping run exits
+    promptly and leaves whole frames only."""
     vdb = openvdb()
     built = []
     for g in grids:
@@ -292,11 +301,17 @@ def write_vdb(path: str | Path, grids: list, *, metadata: dict | None = None,
     file_meta = {"creator": f"billow {__version__}"}
     file_meta.update({k: _metadata_value(v) for k, v in (metadata or {}).items()})
     expected = [(g.name, int(g.activeVoxelCount())) for g in built]
+    def check_abandoned():
+        if abandon is not None and abandon.is_set():
+            raise WriteAbandoned(f"{path}: not written (the run is stopping)")
+
+    check_abandoned()
     with atomic_path(path, verify=lambda tmp: _verify_written(path, tmp, expected)) as tmp:
         try:
             vdb.write(str(tmp), built, metadata=file_meta)
         except (OSError, RuntimeError) as e:
             raise OutputError(f"{path}: cannot write ({shorten(e)})") from e
+        check_abandoned()
     return Path(path)
 
 

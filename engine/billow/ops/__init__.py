@@ -3,7 +3,7 @@ down- and upsampling, curl, normalisation, and N-D tiling with a halo (`billow.o
 
 from .advect import advect
 from .curl import central_difference, curl
-from .downsample import downsample, downsample_velocity, gaussian_blur
+from .downsample import downsample, downsample_region, downsample_velocity, gaussian_blur
 from .upsample import (
     interpolate_linear,
     interpolate_nearest,
@@ -12,6 +12,7 @@ from .upsample import (
     upsample_velocity,
 )
 
-__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_velocity",
+__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_region",
+           "downsample_velocity",
            "gaussian_blur", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
            "upsample", "upsample_velocity"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 
@@ -19,8 +21,17 @@ def blur_sigma(factor: int) -> float:
     return factor / (2.0 * math.sqrt(math.pi))
 
 
+def _radius(sigma: float) -> int:
+    return max(1, math.ceil(3.0 * sigma))
+
+
+def blur_radius(factor: int) -> int:
+    """Cells on each side that the blur of `downsample(x, factor)` reads."""
+    return _radius(blur_sigma(factor))
+
+
 def _gaussian_kernel(sigma: float, dtype, device) -> torch.Tensor:
-    radius = max(1, math.ceil(3.0 * sigma))
+    radius = _radius(sigma)
     x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
     return k / k.sum()
@@ -82,3 +93,51 @@ def downsample(x: torch.Tensor, factor: int, *, blur: bool = True) -> torch.Tens
 def downsample_velocity(v: torch.Tensor, factor: int) -> torch.Tensor:
     """High-res velocity in high-res cells per frame -> low-res velocity in low-res cells/frame."""
     return downsample(v, factor) / factor
+
+
+def _source_positions(n: int, factor: int) -> torch.Tensor:
+    """High-res position of every low-res centre along an axis of `n` cells, computed as
+    `downsample` and `F.grid_sample` compute it (float32, normalised for align_corners=True
+    and back, clamped for border padding), rounding included."""
+    m = n // factor
+    c = (torch.arange(m, dtype=torch.float32) * factor + (factor - 1) / 2) * 2.0 \
+        / max(n - 1, 1) - 1.0
+    return (((c + 1) / 2) * (n - 1)).clamp(0, n - 1)
+
+
+def downsample_region(read, shape: tuple[int, int, int], factor: int,
+                      lo: tuple[int, ...], hi: tuple[int, ...]) -> torch.Tensor:
+    """`downsample(x, factor)[0, 0, lo:hi]` of a 3D field `x` of `shape` that is never held
+    whole: `read(lo, hi)` returns `x[lo:hi]` (a float32 array) for the few high-res cells the
+    window needs (its taps plus the blur's radius; the blur's replicate padding applies only at
+    `shape`'s own borders). Bit-identical to the whole-field result: the blur is the same
+    element-wise sums over real neighbours, and the trilinear sample repeats grid_sample's
+    arithmetic (per-axis weights from the same float32 positions, the weight products and the
+    8 corner terms in its order), which depends on the whole field's size, not the window's."""
+    if any(n % factor for n in shape):
+        raise ValueError(f"downsample: size {tuple(shape)} is not divisible by {factor}")
+    r = blur_radius(factor)
+    taps, weights, src_lo, src_hi = [], [], [], []
+    for n, a, b in zip(shape, lo, hi):
+        ix = _source_positions(n, factor)[a:b]
+        i0 = torch.floor(ix)
+        i1 = i0 + 1
+        weights.append((i1 - ix, ix - i0))
+        i0, i1 = i0.long(), i1.long().clamp(max=n - 1)  # a tap past the end has weight 0
+        t0, t1 = int(i0[0]), int(i1[-1]) + 1
+        c0, c1 = max(t0 - r, 0), min(t1 + r, n)
+        src_lo.append(c0)
+        src_hi.append(c1)
+        taps.append((i0 - c0, i1 - c0))
+    raw = torch.from_numpy(np.ascontiguousarray(read(tuple(src_lo), tuple(src_hi))))
+    blurred = gaussian_blur(raw[None, None], blur_sigma(factor))[0, 0]
+    out = torch.zeros(tuple(b - a for a, b in zip(lo, hi)), dtype=torch.float32)
+    # grid_sample's corner order: z (axis 0) outermost, then y, then x; weight x * y * z
+    for kz in (0, 1):
+        for ky in (0, 1):
+            for kx in (0, 1):
+                w = (weights[2][kx][None, None, :] * weights[1][ky][None, :, None]) \
+                    * weights[0][kz][:, None, None]
+                corner = blurred[taps[0][kz]][:, taps[1][ky]][:, :, taps[2][kx]]
+                out = out + corner * w
+    return out
