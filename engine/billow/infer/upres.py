@@ -22,6 +22,7 @@ from ..ops import downsample, upsample
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
+from .backends import tile_runner
 from ..io.model_card import ModelCard
 from .config import UpresConfig
 
@@ -101,8 +102,10 @@ def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: i
     tiles = plan_tiles(density.shape, tile)
     if cfg.sparse:
         tiles = occupied_tiles(tiles, density > 0, card.halo)
-    outputs = run_tiles(_inputs(density, velocity, card, scales), run, scale=card.scale,
-                        halo=card.halo, tiles=tiles, batch=cfg.batch)
+    # only each tile's core is computed where the network has a core-only pass (issue 20)
+    outputs = run_tiles(_inputs(density, velocity, card, scales),
+                        tile_runner(run, card.halo, card.scale), scale=card.scale,
+                        halo=card.halo, tiles=tiles, batch=cfg.batch, cropped=True)
     for t, out in outputs:
         core = out[0] * (card.output_scale * scales[0])
         if cfg.detail_blend > 0:

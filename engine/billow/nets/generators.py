@@ -264,10 +264,15 @@ def speed_gate(velocity: torch.Tensor, factor: int) -> torch.Tensor:
     whatever the trunk learned (issue 17: the ungated model's detail fell as the slider rose).
     It saturates at 1 + c so a fast jet cannot blow the detail up. Pointwise at low res and
     linearly up-sampled like the base, so it adds no receptive radius beyond the base's cell."""
+    return interpolate_linear(speed_gain(velocity), factor)
+
+
+def speed_gain(velocity: torch.Tensor) -> torch.Tensor:
+    """g(u) of `speed_gate` at the resolution of `velocity` (pointwise)."""
     # sqrt(s + e^2) - e: exactly 0 for still smoke, with a finite gradient there
     u = torch.sqrt((velocity * velocity).sum(dim=1, keepdim=True) + 1e-12) - 1e-6
     c = SPEED_GATE_KNEE
-    return interpolate_linear((1.0 + c) * u / (u + c), factor)
+    return (1.0 + c) * u / (u + c)
 
 
 class SmoothGenerator(nn.Module):
@@ -309,6 +314,37 @@ class SmoothGenerator(nn.Module):
             gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
             r = r[:, :1] + gate * r[:, 1:]
         return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
+
+    # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
+    TAIL = [("interp", 2), ("conv", 1), ("interp", 2), ("conv", 1), ("conv", 0)]
+
+    def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
+        """`forward` of a tile's window `x` (its core plus `halo` low-res cells of neighbours
+        on each side), computing only the core's output (plus `margin` output cells on each
+        side, for a step after this one): the same voxels as the middle of `forward(x)`
+        (`billow.nets.valid`), at about the cost of the core alone."""
+        from . import valid
+
+        low = self.fields.radius + 1 + 2 * len(self.trunk) + 1 + valid.need(self.TAIL, margin)
+        f = valid.Margin(self.fields(x), halo).crop(halo - self.fields.radius)
+        h = valid.conv(self.head, f.crop(low - self.fields.radius)).map(F.relu)
+        for block in self.trunk:
+            h = valid.add(h, valid.conv(block.c2, valid.conv(block.c1, h).map(F.relu)))
+        m = valid.conv(self.to_mid, h)
+        r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2)
+        r = valid.conv(self.up1, r.crop(valid.need(self.TAIL[1:], margin))).map(F.relu)
+        r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2)
+        r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[3:], margin))).map(F.relu)
+        r = valid.conv(self.out, r).crop(margin).t
+        base = [("interp", FACTOR)]
+        inp = valid.Margin(x, halo).crop(valid.need(base, margin))
+        if self.gated:
+            gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
+                                                * self.cfg.velocity_scale))
+            gate = valid.interp(gain, FACTOR)
+            r = r[:, :1] + gate.crop(margin).t * r[:, 1:]
+        lin = valid.interp(inp.map(lambda t: t[:, :1]), FACTOR).crop(margin).t
+        return F.relu(lin + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,
