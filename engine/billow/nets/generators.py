@@ -200,6 +200,28 @@ def _trunk_features(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return h
 
 
+def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
+    """`_trunk_features` of a tile's window `x` (`halo` cells beyond the core) computed only
+    `margin` low-res cells beyond the core (a `billow.nets.valid.Margin`)."""
+    from . import valid
+
+    low = g.fields.radius + 1 + 2 * len(g.trunk) + margin  # what the trunk's input needs
+    f = valid.Margin(g.fields(x), halo).crop(halo - g.fields.radius)
+    h = valid.conv(g.head, f.crop(low - g.fields.radius)).map(F.relu)
+    for block in g.trunk:
+        h = valid.add(h, valid.conv(block.c2, valid.conv(block.c1, h).map(F.relu)))
+    return h
+
+
+def _base_core(x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
+    """The linearly interpolated density of a tile's window, its core plus `margin` output
+    cells."""
+    from . import valid
+
+    inp = valid.Margin(x[:, :1], halo).crop(valid.need([("interp", FACTOR)], margin))
+    return valid.interp(inp, FACTOR).crop(margin).t
+
+
 def _trunk_chains(g: nn.Module) -> list:
     """Reverse-pass chains of the shared trunk (head, then each block's c1 -> c2)."""
     ident = lambda t: t
@@ -239,6 +261,19 @@ class FastGenerator(nn.Module):
         r = voxel_shuffle(self.up1(h), 2)
         r = voxel_shuffle(self.up2(F.relu(r)), 2)
         return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
+
+    # after the trunk, as `billow.nets.valid` stages (margin costs)
+    TAIL = [("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2)]
+
+    def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
+        """`forward` of a tile's window, only the core's output (`SmoothGenerator.forward_core`)."""
+        from . import valid
+
+        h = _trunk_core(self, x, halo, valid.need(self.TAIL, margin))
+        r = valid.shuffle(valid.conv(self.up1, h), 2)
+        r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[2:], margin)).map(F.relu))
+        r = valid.shuffle(r, 2).crop(margin).t
+        return F.relu(_base_core(x, halo, margin) + r)
 
     def rr_chains(self):
         chains = _trunk_chains(self)
@@ -325,26 +360,19 @@ class SmoothGenerator(nn.Module):
         (`billow.nets.valid`), at about the cost of the core alone."""
         from . import valid
 
-        low = self.fields.radius + 1 + 2 * len(self.trunk) + 1 + valid.need(self.TAIL, margin)
-        f = valid.Margin(self.fields(x), halo).crop(halo - self.fields.radius)
-        h = valid.conv(self.head, f.crop(low - self.fields.radius)).map(F.relu)
-        for block in self.trunk:
-            h = valid.add(h, valid.conv(block.c2, valid.conv(block.c1, h).map(F.relu)))
-        m = valid.conv(self.to_mid, h)
+        m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(self.TAIL,
+                                                                             margin)))
         r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2)
         r = valid.conv(self.up1, r.crop(valid.need(self.TAIL[1:], margin))).map(F.relu)
         r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2)
         r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[3:], margin))).map(F.relu)
         r = valid.conv(self.out, r).crop(margin).t
-        base = [("interp", FACTOR)]
-        inp = valid.Margin(x, halo).crop(valid.need(base, margin))
         if self.gated:
+            inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
             gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
                                                 * self.cfg.velocity_scale))
-            gate = valid.interp(gain, FACTOR)
-            r = r[:, :1] + gate.crop(margin).t * r[:, 1:]
-        lin = valid.interp(inp.map(lambda t: t[:, :1]), FACTOR).crop(margin).t
-        return F.relu(lin + r)
+            r = r[:, :1] + valid.interp(gain, FACTOR).crop(margin).t * r[:, 1:]
+        return F.relu(_base_core(x, halo, margin) + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

@@ -11,6 +11,8 @@ still holds on each side. Each stage states what it costs:
 - a cell-centred linear up-sampling x f (`billow.ops.interpolate_linear`): margin m ->
   f m - f // 2 (the f // 2 outer cells of each side are the only ones that clamp at the
   window's border, so the rest equal the padded pass's cells);
+- a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
+  rearranges channels into space);
 - a pointwise step or a sum: margin unchanged (a sum first crops its terms to the smaller).
 
 `need(stages, m)` runs the costs backwards: the margin a chain's input must have for its output
@@ -46,7 +48,8 @@ class Margin:
     def crop(self, m: int) -> "Margin":
         """The same field with only `m` cells of margin left."""
         if m > self.m:
-            raise ValueError(f"cannot keep margin {m} of a field that has {self.m}")
+            raise ValueError(f"a tile's halo is too small for this network: {m} cells of "
+                             f"margin needed at x{self.level}, {self.m} left")
         if m == self.m:
             return self
         k = self.m - m
@@ -83,17 +86,26 @@ def interp(x: Margin, factor: int) -> Margin:
     return fine.crop(factor * x.m - interp_cost(factor))
 
 
+def shuffle(x: Margin, factor: int) -> Margin:
+    """`voxel_shuffle(x, factor)`: every kept cell stays a kept cell."""
+    from .fields import voxel_shuffle
+
+    return Margin(voxel_shuffle(x.t, factor), factor * x.m, x.level * factor)
+
+
 def add(a: Margin, b: Margin) -> Margin:
     m = min(a.m, b.m)
     return Margin(a.crop(m).t + b.crop(m).t, m, a.level)
 
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
-    """Margin the input of `stages` (in order; ("conv", radius) or ("interp", factor)) must have
-    for the output to keep `m` cells of margin."""
+    """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor) or
+    ("shuffle", factor)) must have for the output to keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
             m += k
+        elif kind == "shuffle":
+            m = -(-m // k)
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
         else:
