@@ -157,13 +157,25 @@ class TorchBackend:
         self.dtype = {"fp32": torch.float32, "fp16": torch.float16,
                       "bf16": torch.bfloat16}[precision]
         self.module = module.eval().to(self.device, self.dtype)
+        # channels last on the CPU: oneDNN's fast convolutions (bf16: 2x faster per tile than
+        # the default layout, fp32 1.3x; benchmarks/core_only.py)
+        self.layout = None
+        if device == "cpu":
+            convs = {type(m) for m in module.modules()}
+            self.layout = (torch.channels_last_3d if torch.nn.Conv3d in convs else
+                           torch.channels_last if torch.nn.Conv2d in convs else None)
+            if self.layout is not None:
+                self.module = self.module.to(memory_format=self.layout)
         self.core_note = ""
 
     def _call(self, fn, x: np.ndarray) -> np.ndarray:
         torch = self.torch
         with torch.inference_mode():
             t = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device, self.dtype)
-            return fn(t).float().cpu().numpy()
+            if self.layout is not None and t.dim() == (5 if self.layout is
+                                                       torch.channels_last_3d else 4):
+                t = t.contiguous(memory_format=self.layout)
+            return np.ascontiguousarray(fn(t).float().cpu().numpy())
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self._call(self.module, x)
