@@ -64,6 +64,55 @@ def core_module(card: ModelCard):
     return CoreOnly(net, card.halo).eval(), ""
 
 
+def _architecture(card: ModelCard):
+    """The card's untrained torch architecture (no weights read), or None."""
+    from ..nets.registry import build_from_card
+
+    spec = card.extra.get("torch")
+    if not spec:
+        return None
+    try:
+        return build_from_card(spec, card.name)
+    except InputError:
+        return None
+
+
+def has_core_pass(card: ModelCard) -> bool:
+    """Whether upres runs `card`'s tiles core-only (its architecture has `forward_core`), from
+    the card alone (the dry run reads no weights)."""
+    return hasattr(_architecture(card), "forward_core")
+
+
+_WORK: dict = {}
+
+
+def work_per_voxel(card: ModelCard, tile: int, core: bool) -> float | None:
+    """Convolution multiply-adds per kept output voxel of one `tile`^D tile (the core-only
+    pass, or the padded one), counted exactly on torch's meta device (nothing is computed);
+    None for a card without a torch architecture."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    key = (json_key(card), tile, core)
+    if key not in _WORK:
+        net = _architecture(card)
+        if net is None or (core and not hasattr(net, "forward_core")):
+            return None
+        net = net.to("meta").eval()
+        x = torch.empty((1, len(card.inputs)) + (tile + 2 * card.halo,) * card.dim,
+                        device="meta")
+        with torch.no_grad(), FlopCounterMode(display=False) as count:
+            net.forward_core(x, card.halo) if core else net(x)
+        _WORK[key] = count.get_total_flops() / 2 / (card.scale * tile) ** card.dim
+    return _WORK[key]
+
+
+def json_key(card: ModelCard) -> str:
+    import json
+
+    return json.dumps(card.extra.get("torch"), sort_keys=True, default=str) + str(card.halo)
+
+
 class OnnxBackend:
     name = "onnxruntime"
 
