@@ -6,6 +6,9 @@ at least the operator's receptive radius every output voxel is computed from the
 as in a whole-volume run: tiled output equals untiled output, and seams cannot exist. Cores
 whose input (halo included) holds no smoke are not run at all; their output stays background.
 
+A network with a core-only pass (`billow.nets.valid`) is given the same window and returns
+only its core (`run_tiles(..., cropped=True)`): the halo is read, not computed (issue 20).
+
 The one tiler of the engine: the smoke networks (`run_tiles` over `plan_tiles`), the
 interpolations beside them (`halo_window`: tricubic detail blend, pass-through grids) and the
 UV model (`run_tiles` over `grid_tiles`, cores in multiples of its stride).
