@@ -117,4 +117,29 @@ def test_need_and_interpolation_costs():
     y = valid.interp(x, 2)
     assert y.m == 5 and y.t.shape[-1] == 2 * 4 + 2 * 5
     with pytest.raises(ValueError):
-        valid.need([("pool", 4)], 0)
+        valid.need([("blur", 1)], 0)
+
+
+def test_the_documented_block_mean_projection_in_core_only_form():
+    """The final step the module docstring sketches (a projection of the output onto the
+    input's block means) composes from the stages: core-only equals the padded form."""
+    import torch.nn.functional as F
+
+    cfg, g = _smooth(3)
+    k = valid.need([("interp", 4)], 0)
+    halo = g.receptive_radius + k
+    x = torch.rand(1, cfg.in_channels, *(2 * halo + 5,) * 3)
+
+    def padded(t):
+        y0 = g(t)
+        return F.relu(y0 + valid.interpolate_linear(t[:, :1] - F.avg_pool3d(y0, 4), 4))
+
+    with torch.no_grad():
+        want = padded(x)[(slice(None), slice(None)) + (slice(4 * halo, -4 * halo),) * 3]
+        y0 = valid.Margin(g.forward_core(x, halo, margin=4 * k), 4 * k, 4)
+        low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y0, 4).map(torch.neg))
+        got = valid.add(y0, valid.interp(low, 4)).crop(0).map(F.relu).t
+    # float32 rounding of torch's per-shape convolution algorithms, amplified by the
+    # difference x - pool(y0) (a wrong block would be off by the order of the values)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * float(want.abs().max()))
+    assert valid.need([("pool", 4), ("interp", 4)], 0) == 4

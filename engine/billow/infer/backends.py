@@ -3,7 +3,7 @@ returning `(N, 1, sX, sY, sZ)` float32. ONNX Runtime is the default; torch runs 
 network from a `torch.nn.Module` (training code, tests) on CPU or CUDA with fp16/bf16, and
 with bf16 on a CPU that has bf16 instructions (AVX512-BF16 or AMX).
 
-`backend.core()` is the tile runner upres uses: `run` cut to the core, computing only the
+`backend.core(halo, scale)` is the tile runner upres uses (`tile_runner`): computing only the
 core's output (`billow.nets.valid`) where the card's architecture has a core-only pass
 (`forward_core`), else the padded `run` (the tiler then cuts the core out). For ONNX Runtime
 the core-only graph is exported in memory from the card's torch weights on first use and
@@ -93,7 +93,7 @@ def work_per_voxel(card: ModelCard, tile: int, core: bool) -> float | None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    key = (json_key(card), tile, core)
+    key = (_work_key(card), tile, core)
     if key not in _WORK:
         net = _architecture(card)
         if net is None or (core and not hasattr(net, "forward_core")):
@@ -107,7 +107,7 @@ def work_per_voxel(card: ModelCard, tile: int, core: bool) -> float | None:
     return _WORK[key]
 
 
-def json_key(card: ModelCard) -> str:
+def _work_key(card: ModelCard) -> str:
     import json
 
     return json.dumps(card.extra.get("torch"), sort_keys=True, default=str) + str(card.halo)

@@ -13,14 +13,24 @@ still holds on each side. Each stage states what it costs:
   window's border, so the rest equal the padded pass's cells);
 - a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
   rearranges channels into space);
+- an average pooling / f (`pool`, to low-res blocks): margin m -> m // f (the kept blocks
+  are whole blocks of the core's grid: a core starts at a block edge);
 - a pointwise step or a sum: margin unchanged (a sum first crops its terms to the smaller).
 
 `need(stages, m)` runs the costs backwards: the margin a chain's input must have for its output
 to keep margin m, so a branch is cropped to that before it runs (no work beyond it). A new
-final stage (a projection onto the input's block means, say) states its own cost the same way.
+final stage states its own cost the same way; a projection onto the input's block means,
+`y = relu(y0 + interp(x - pool(y0, 4), 4))`, would be in core-only form
 
-Bit-identity with the padded pass (what `tests/nets/test_valid.py` and
-`benchmarks/core_only.py` check): each kept cell is computed from the same inputs by the same
+    k = need([("interp", 4)], 0)  # low-res cells of margin the final interpolation reads: 1
+    y0 = Margin(g.forward_core(x, halo, margin=4 * k), 4 * k, 4)
+    low = add(Margin(x[:, :1], halo), pool(y0, 4).map(torch.neg))
+    y = add(y0, interp(low, 4)).crop(0).map(F.relu).t
+
+with the card's halo grown by k (forward_core needs its own radius + k).
+
+Bit-identity with the padded pass (what `tests/nets/test_valid.py`,
+`tests/infer/test_core_only.py` and `benchmarks/upres_speed.py` check): each kept cell is computed from the same inputs by the same
 operator; the convolution libraries may still block a sum differently for another shape, so
 the tests compare the two on the backends billow ships with.
 """
@@ -93,19 +103,28 @@ def shuffle(x: Margin, factor: int) -> Margin:
     return Margin(voxel_shuffle(x.t, factor), factor * x.m, x.level * factor)
 
 
+def pool(x: Margin, factor: int) -> Margin:
+    """Means over `factor`^D blocks (F.avg_pool), keeping whole blocks of the core's grid."""
+    fn = F.avg_pool2d if x.t.dim() == 4 else F.avg_pool3d
+    x = x.crop(x.m - x.m % factor)
+    return Margin(fn(x.t, factor), x.m // factor, x.level // factor)
+
+
 def add(a: Margin, b: Margin) -> Margin:
     m = min(a.m, b.m)
     return Margin(a.crop(m).t + b.crop(m).t, m, a.level)
 
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
-    """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor) or
-    ("shuffle", factor)) must have for the output to keep `m` cells of margin."""
+    """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
+    ("shuffle", factor) or ("pool", factor)) must have for the output to keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
             m += k
         elif kind == "shuffle":
             m = -(-m // k)
+        elif kind == "pool":
+            m = k * m
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
         else:
