@@ -219,7 +219,7 @@ def _base_core(x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
     from . import valid
 
     inp = valid.Margin(x[:, :1], halo).crop(valid.need([("interp", FACTOR)], margin))
-    return valid.interp(inp, FACTOR).crop(margin).t
+    return valid.interp(inp, FACTOR, margin).t
 
 
 def _trunk_chains(g: nn.Module) -> list:
@@ -362,16 +362,18 @@ class SmoothGenerator(nn.Module):
 
         m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(self.TAIL,
                                                                              margin)))
-        r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2)
-        r = valid.conv(self.up1, r.crop(valid.need(self.TAIL[1:], margin))).map(F.relu)
-        r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2)
-        r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[3:], margin))).map(F.relu)
+        r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2,
+                         valid.need(self.TAIL[1:], margin))
+        r = valid.conv(self.up1, r).map(F.relu)
+        r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2,
+                         valid.need(self.TAIL[3:], margin))
+        r = valid.conv(self.up2, r).map(F.relu)
         r = valid.conv(self.out, r).crop(margin).t
         if self.gated:
             inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
             gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
                                                 * self.cfg.velocity_scale))
-            r = r[:, :1] + valid.interp(gain, FACTOR).crop(margin).t * r[:, 1:]
+            r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
         return F.relu(_base_core(x, halo, margin) + r)
 
     def rr_chains(self):

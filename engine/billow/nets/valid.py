@@ -63,9 +63,9 @@ class Margin:
         if m == self.m:
             return self
         k = self.m - m
-        dims = self.t.dim() - 2
-        return Margin(self.t[(slice(None), slice(None)) + (slice(k, -k),) * dims], m,
-                      self.level)
+        # a negative padding: one copy (and one ONNX node), where slicing axis by axis
+        # exports as a Slice per axis, each copying the whole field
+        return Margin(F.pad(self.t, (-k, -k) * (self.t.dim() - 2)), m, self.level)
 
     def map(self, fn) -> "Margin":
         """A pointwise function of the field (ReLU, a gain): margin unchanged."""
@@ -89,11 +89,15 @@ def interp_cost(factor: int) -> int:
     return factor // 2
 
 
-def interp(x: Margin, factor: int) -> Margin:
+def interp(x: Margin, factor: int, keep: int | None = None) -> Margin:
     """`interpolate_linear(x, factor)`, keeping only the cells the padded pass computes from
-    real neighbours."""
+    real neighbours (`keep`: fewer, in one cut: the fine field is the largest of a pass)."""
     fine = Margin(interpolate_linear(x.t, factor), factor * x.m, x.level * factor)
-    return fine.crop(factor * x.m - interp_cost(factor))
+    most = factor * x.m - interp_cost(factor)
+    if keep is not None and keep > most:
+        raise ValueError(f"a tile's halo is too small for this network: {keep} cells of "
+                         f"margin needed at x{fine.level}, {most} left")
+    return fine.crop(most if keep is None else keep)
 
 
 def shuffle(x: Margin, factor: int) -> Margin:
