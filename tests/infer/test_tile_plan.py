@@ -58,14 +58,27 @@ def test_a_card_without_torch_weights_keeps_the_padded_model(toy_model):
     assert tile_memory_bytes(card, 16, 1) == tile_memory_bytes(card, 16, 1, core=False)
 
 
-def test_dry_run_reports_core_only_work_and_the_warning(tmp_path):
-    shape = (24, 20, 24)
-    d = blob(shape, (12, 10, 12), 4.0)
+def _frame(tmp_path, shape=(24, 20, 24)):
+    d = blob(shape, tuple(n // 2 for n in shape), 4.0)
     v = np.zeros(shape + (3,), np.float32)
     m = scaled_matrix(0.1, (0, 0, 0))
-    src = write_vdb(tmp_path / "in.vdb", [Volume("density", d, (0, 0, 0), m),
-                                          Volume("vel", v, (0, 0, 0), m,
-                                                 vector_type="contravariant relative")])
+    return write_vdb(tmp_path / "in.vdb", [Volume("density", d, (0, 0, 0), m),
+                                           Volume("vel", v, (0, 0, 0), m,
+                                                  vector_type="contravariant relative")])
+
+
+def test_a_run_with_small_tiles_says_so(tmp_path):
+    src = _frame(tmp_path, (12, 10, 12))
+    r = billow_here("upres", src, tmp_path / "o.vdb", "--tile", "8", "--progress", "none")
+    assert r.code == 0, r.err
+    halo_work = tile_work(load_card(default_model()), 8)[1]
+    assert f"warning: --tile 8 is small: each tile computes {halo_work:.1f}x" in r.err
+    r = billow_here("upres", src, tmp_path / "o2.vdb", "--progress", "none")
+    assert r.code == 0 and "is small" not in r.err
+
+
+def test_dry_run_reports_core_only_work_and_the_warning(tmp_path):
+    src = _frame(tmp_path)
     r = billow_here("upres", src, tmp_path / "o.vdb", "--max-memory", "0.01", "--dry-run")
     assert r.code == 0, r.err
     assert "core-only" in r.out and "multiply-adds per output voxel" in r.out
