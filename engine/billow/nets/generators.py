@@ -33,6 +33,7 @@ from torch import nn
 
 from ..config import option
 from ..ops import curl, interpolate_linear, interpolate_nearest
+from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
 
@@ -203,8 +204,6 @@ def _trunk_features(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
     """`_trunk_features` of a tile's window `x` (`halo` cells beyond the core) computed only
     `margin` low-res cells beyond the core (a `billow.nets.valid.Margin`)."""
-    from . import valid
-
     low = g.fields.radius + 1 + 2 * len(g.trunk) + margin  # what the trunk's input needs
     f = valid.Margin(g.fields(x), halo).crop(halo - g.fields.radius)
     h = valid.conv(g.head, f.crop(low - g.fields.radius)).map(F.relu)
@@ -216,8 +215,6 @@ def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
 def _base_core(x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
     """The linearly interpolated density of a tile's window, its core plus `margin` output
     cells."""
-    from . import valid
-
     inp = valid.Margin(x[:, :1], halo).crop(valid.need([("interp", FACTOR)], margin))
     return valid.interp(inp, FACTOR, margin).t
 
@@ -267,8 +264,6 @@ class FastGenerator(nn.Module):
 
     def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
         """`forward` of a tile's window, only the core's output (`SmoothGenerator.forward_core`)."""
-        from . import valid
-
         h = _trunk_core(self, x, halo, valid.need(self.TAIL, margin))
         r = valid.shuffle(valid.conv(self.up1, h), 2)
         r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[2:], margin)).map(F.relu))
@@ -358,8 +353,6 @@ class SmoothGenerator(nn.Module):
         on each side), computing only the core's output (plus `margin` output cells on each
         side, for a step after this one): the same voxels as the middle of `forward(x)`
         (`billow.nets.valid`), at about the cost of the core alone."""
-        from . import valid
-
         m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(self.TAIL,
                                                                              margin)))
         r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2,
