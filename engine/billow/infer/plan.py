@@ -1,6 +1,6 @@
 """What an upres run will do, from the files' headers only (`billow upres --dry-run`): the
-frames and their paths, the model, the passes, tile size and count, halo, and an estimate of
-the memory, so a farm wrangler can check a job before it takes a machine. Reads no voxel data
+frames and their paths, the model, the passes, tile size and count, halo, whether tiles run
+core-only and the work per output voxel that tile size costs, and an estimate of the memory, so a farm wrangler can check a job before it takes a machine. Reads no voxel data
 and writes nothing.
 """
 
@@ -15,8 +15,10 @@ from ..io.regions import use_regions
 from ..io.vdb import vdb_complete
 from ..ops.tiling import plan_tiles
 from . import ModelCard  # the package names it; the model card format owns it
+from .backends import has_core_pass
 from .config import UpresConfig
-from .upres import passes, second_pass_memory_bytes, tile_for_memory, tile_memory_bytes
+from .upres import (passes, second_pass_memory_bytes, tile_for_memory, tile_memory_bytes,
+                    tile_note, tile_work)
 
 FLOAT = 4  # bytes per float32 value
 
@@ -54,11 +56,16 @@ def plan_upres(jobs: list[tuple[int | None, Path, Path]], card: ModelCard, model
     network = tile_memory_bytes(card, tile, cfg.batch)
     # the largest frame's (the schedule is simulated once: 0.1 s for 256x180x180, 48-cell tiles)
     intermediate = second_pass_memory_bytes(largest_box, card, cfg, tile)
+    work = tile_work(card, tile)
     block = largest * FLOAT * (1 + 3 + len(card.inputs))
     return {
         "model": str(model), "card": card.name, "model_scale": card.scale, "scale": cfg.scale,
         "passes": len(steps), "inputs": list(card.inputs), "tile": tile, "halo": card.halo,
         "batch": cfg.batch, "tile_from_memory": cfg.max_memory is not None,
+        "core_only": has_core_pass(card),
+        "macs_per_output_voxel": None if work is None else round(work[0]),
+        "halo_work": None if work is None else round(work[1], 3),
+        "tile_note": tile_note(card, tile, cfg.max_memory),
         "frames": frames, "to_write": sum(not f["skipped"] for f in frames),
         "memory_bytes": {"network_call": int(network), "input_block": int(block),
                          "intermediate": int(intermediate),
@@ -75,12 +82,18 @@ def format_plan(plan: dict) -> str:
              f"{', '.join(plan['inputs'])})",
              f"  scale   x{plan['scale']} in {plan['passes']} pass(es)",
              f"  tiles   {plan['tile']} cells{' (from --max-memory)' * plan['tile_from_memory']}"
-             f", halo {plan['halo']}, batch {plan['batch']}",
+             f", halo {plan['halo']}, batch {plan['batch']}, "
+             + ("core-only" if plan["core_only"] else "padded (no core-only pass)")
+             + ("" if plan["macs_per_output_voxel"] is None else
+                f", {plan['macs_per_output_voxel']:,} multiply-adds per output voxel "
+                f"({plan['halo_work']:.2f}x a large tile's)"),
              f"  memory  about {mem['estimate'] / gb:.2f} GB (network call "
              f"{mem['network_call'] / gb:.2f}, input block {mem['input_block'] / gb:.2f}"
              + (f", between passes {mem['intermediate'] / gb:.2f}" if mem["intermediate"] else "")
              + ")",
              f"  frames  {len(plan['frames'])}, {plan['to_write']} to write"]
+    if plan["tile_note"]:
+        lines.insert(4, f"  warning {plan['tile_note']}")
     for f in plan["frames"]:
         box = "x".join(str(n) for n in f["active_box"])
         note = ("skipped (complete output exists)" if f["skipped"] else

@@ -28,7 +28,7 @@ from ..io.vdb import vdb_complete
 from ..progress import Progress
 from ..io.model_card import ModelCard
 from .config import UpresConfig
-from .upres import tile_for_memory, upres_frame
+from .upres import tile_for_memory, tile_note, upres_frame
 
 MIN_TILE = 8
 # False: each frame is written before the next one computes (the behaviour before writes
@@ -80,6 +80,7 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
     tile = tile_for_memory(card, cfg.max_memory, cfg.batch) if cfg.max_memory else cfg.tile
     if tile < 1:
         raise InputError(f"--tile must be >= 1, got {tile}")
+    tile_warning = tile_note(card, tile, cfg.max_memory)  # a halo-dominated tile (issue 20)
     extras = tuple(w.strip() for w in cfg.pass_through.split(",") if w.strip())
     if cfg.mask and ":" not in cfg.mask:
         extras += (cfg.mask,)
@@ -110,6 +111,8 @@ def upres_sequence(jobs: list[tuple[int | None, Path, Path]], backend, card: Mod
             ThreadPoolExecutor(max_workers=1) as writer:
         for text in redo:
             progress.warn(f"{text}; upres'ing that frame again")
+        if tile_warning:
+            progress.warn(tile_warning)
         # the preview-model note waits for the first frame written: a run that fails on its
         # input ends in the one error line and nothing else (docs/guarantees.md)
         note = (f"model {card.name} is a {card.status} model: "

@@ -25,6 +25,7 @@ from ..ops.downsample import blur_radius
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
+from .backends import tile_runner
 from ..io.model_card import ModelCard
 from .config import UpresConfig
 
@@ -42,35 +43,84 @@ def passes(scale: int, model_scale: int) -> list[int]:
                      f"(use {model_scale}, {2 * model_scale} or {model_scale ** 2})")
 
 
-# Working memory of the shipped generator per padded output voxel (ONNX Runtime, fp32, CPU):
-# peak-RSS fit over tiles of 16-64 cells, `python benchmarks/tile_memory.py` (33.4 B; 36 with
-# a margin for the arena's growth), plus the engine's own copies of each kept core (scaled,
-# clamped: 2 x 4 B). Used when a model card does not state `bytes_per_output_voxel`.
-MEASURED_BYTES_PER_OUTPUT_VOXEL = 36.0
+# Working memory of the shipped generator (smooth, 3D) per output voxel, fitted to the peak
+# resident set over tiles of 8-48 cells by `python benchmarks/tile_memory.py` (ONNX Runtime,
+# fp32, 1 thread; issue 20): the core-only runner 207.7 B per CORE output voxel (`--path
+# core`), the padded runner 128.1 B per PADDED output voxel (`--path padded`; the 36 B measured
+# on the earlier fast generator was 3.5x too low for this one), each with a small margin for
+# the arena's growth; plus the engine's own copies of each kept core (scaled, clamped:
+# 2 x 4 B). Used when a model card does not state `bytes_per_output_voxel`.
+MEASURED_BYTES_PER_CORE_VOXEL = 216.0
+MEASURED_BYTES_PER_OUTPUT_VOXEL = 132.0
 CORE_BYTES_PER_OUTPUT_VOXEL = 8.0
+# a tile whose multiply-adds per kept voxel exceed this many times an unbounded tile's is
+# "halo-dominated": the run says so (`tile_note`)
+HALO_DOMINATED = 2.0
 
 
-def tile_memory_bytes(card: ModelCard, tile: int, batch: int) -> float:
-    """Estimated working bytes of one network call on `batch` tiles of `tile` core cells."""
-    per_voxel = (card.bytes_per_output_voxel if "bytes_per_output_voxel" in card.extra
-                 else MEASURED_BYTES_PER_OUTPUT_VOXEL)
-    padded = batch * ((tile + 2 * card.halo) * card.scale) ** card.dim
-    core = batch * (tile * card.scale) ** card.dim
-    return padded * per_voxel + core * CORE_BYTES_PER_OUTPUT_VOXEL
+def tile_memory_bytes(card: ModelCard, tile: int, batch: int, core: bool | None = None
+                      ) -> float:
+    """Estimated working bytes of one network call on `batch` tiles of `tile` core cells, run
+    core-only (`core`, default: whether the card's architecture has a core-only pass) or
+    padded. A card that states `bytes_per_output_voxel` (per padded output voxel) is believed
+    and costed as padded."""
+    from .backends import has_core_pass
+
+    core = has_core_pass(card) if core is None else core
+    kept = batch * (tile * card.scale) ** card.dim
+    if "bytes_per_output_voxel" in card.extra:
+        per_voxel, core = card.bytes_per_output_voxel, False
+    else:
+        per_voxel = MEASURED_BYTES_PER_CORE_VOXEL if core else MEASURED_BYTES_PER_OUTPUT_VOXEL
+    computed = kept if core else batch * ((tile + 2 * card.halo) * card.scale) ** card.dim
+    return computed * per_voxel + kept * CORE_BYTES_PER_OUTPUT_VOXEL
 
 
 def tile_for_memory(card: ModelCard, gigabytes: float, batch: int) -> int:
     """Largest tile (multiple of 8, at least 8, at most 256) whose batch fits the memory budget.
 
-    Larger is always better here: the halo every tile computes and throws away is
-    ((t + 2 halo) / t)^dim of the kept work, 4.4x at 16 cells and 1.9x at 64 for halo 9. The
-    estimate is the card's `bytes_per_output_voxel` when it states one, else the measured
-    model above (the old default of 256 B was 7x too high and picked halo-dominated tiles)."""
+    Larger is always better here: every tile pays for its halo (core-only: the low-res trunk
+    runs on the core plus up to `halo` cells; padded: the whole network does), so the work per
+    kept voxel falls with the tile (`tile_note`), and `plan_tiles` splits a box into the fewest
+    even tiles of at most this size. The estimate is the card's `bytes_per_output_voxel` when
+    it states one, else the measured model above."""
     budget = gigabytes * 2**30
+    core = None if "bytes_per_output_voxel" in card.extra else _core(card)
     tile = 8
-    while tile + 8 <= 256 and tile_memory_bytes(card, tile + 8, batch) <= budget:
+    while tile + 8 <= 256 and tile_memory_bytes(card, tile + 8, batch, core) <= budget:
         tile += 8
     return tile
+
+
+def _core(card: ModelCard) -> bool:
+    from .backends import has_core_pass
+
+    return has_core_pass(card)
+
+
+def tile_work(card: ModelCard, tile: int) -> tuple[float, float] | None:
+    """(multiply-adds per kept output voxel with `tile`-cell tiles, the same relative to an
+    unbounded tile) for the path upres takes with this card; None without a torch
+    architecture to count."""
+    from .backends import work_per_voxel
+
+    core = _core(card)
+    work = work_per_voxel(card, tile, core)
+    if work is None:
+        return None
+    # 1024 cells: the halo's share is below 3% there, as good as unbounded
+    return work, work / work_per_voxel(card, 1024, core)
+
+
+def tile_note(card: ModelCard, tile: int, gigabytes: float | None) -> str | None:
+    """A warning when `tile` makes every tile mostly halo work, else None."""
+    work = tile_work(card, tile)
+    if work is None or work[1] <= HALO_DOMINATED:
+        return None
+    why = (f"--max-memory {gigabytes:g} allows only {tile}-cell tiles" if gigabytes else
+           f"--tile {tile} is small")
+    return (f"{why}: each tile computes {work[1]:.1f}x the multiply-adds per output voxel of a "
+            "large tile (its halo); a larger --max-memory or --tile runs faster")
 
 
 def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard,
@@ -105,8 +155,10 @@ def _one_pass(density, velocity, run, card: ModelCard, cfg: UpresConfig, tile: i
     tiles = plan_tiles(density.shape, tile) if tiles is None else tiles
     if cfg.sparse:
         tiles = occupied_tiles(tiles, density > 0, card.halo)
-    outputs = run_tiles(_inputs(density, velocity, card, scales), run, scale=card.scale,
-                        halo=card.halo, tiles=tiles, batch=cfg.batch)
+    # only each tile's core is computed where the network has a core-only pass (issue 20)
+    outputs = run_tiles(_inputs(density, velocity, card, scales),
+                        tile_runner(run, card.halo, card.scale), scale=card.scale,
+                        halo=card.halo, tiles=tiles, batch=cfg.batch, cropped=True)
     for t, out in outputs:
         core = out[0] * (card.output_scale * scales[0])
         if cfg.detail_blend > 0:

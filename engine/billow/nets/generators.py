@@ -33,6 +33,7 @@ from torch import nn
 
 from ..config import option
 from ..ops import curl, interpolate_linear, interpolate_nearest
+from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
 
@@ -206,6 +207,24 @@ def _trunk_features(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return h
 
 
+def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
+    """`_trunk_features` of a tile's window `x` (`halo` cells beyond the core) computed only
+    `margin` low-res cells beyond the core (a `billow.nets.valid.Margin`)."""
+    low = g.fields.radius + 1 + 2 * len(g.trunk) + margin  # what the trunk's input needs
+    f = valid.Margin(g.fields(x), halo).crop(halo - g.fields.radius)
+    h = valid.conv(g.head, f.crop(low - g.fields.radius)).map(F.relu)
+    for block in g.trunk:
+        h = valid.add(h, valid.conv(block.c2, valid.conv(block.c1, h).map(F.relu)))
+    return h
+
+
+def _base_core(x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
+    """The linearly interpolated density of a tile's window, its core plus `margin` output
+    cells."""
+    inp = valid.Margin(x[:, :1], halo).crop(valid.need([("interp", FACTOR)], margin))
+    return valid.interp(inp, FACTOR, margin).t
+
+
 def _trunk_chains(g: nn.Module) -> list:
     """Reverse-pass chains of the shared trunk (head, then each block's c1 -> c2)."""
     ident = lambda t: t
@@ -246,6 +265,17 @@ class FastGenerator(nn.Module):
         r = voxel_shuffle(self.up2(F.relu(r)), 2)
         return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
+    # after the trunk, as `billow.nets.valid` stages (margin costs)
+    TAIL = [("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2)]
+
+    def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
+        """`forward` of a tile's window, only the core's output (`SmoothGenerator.forward_core`)."""
+        h = _trunk_core(self, x, halo, valid.need(self.TAIL, margin))
+        r = valid.shuffle(valid.conv(self.up1, h), 2)
+        r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[2:], margin)).map(F.relu))
+        r = valid.shuffle(r, 2).crop(margin).t
+        return F.relu(_base_core(x, halo, margin) + r)
+
     def rr_chains(self):
         chains = _trunk_chains(self)
         chains.append([(self.up1, (lambda t: t) if self.trunk else F.relu)])  # trunk output
@@ -270,10 +300,15 @@ def speed_gate(velocity: torch.Tensor, factor: int) -> torch.Tensor:
     whatever the trunk learned (issue 17: the ungated model's detail fell as the slider rose).
     It saturates at 1 + c so a fast jet cannot blow the detail up. Pointwise at low res and
     linearly up-sampled like the base, so it adds no receptive radius beyond the base's cell."""
+    return interpolate_linear(speed_gain(velocity), factor)
+
+
+def speed_gain(velocity: torch.Tensor) -> torch.Tensor:
+    """g(u) of `speed_gate` at the resolution of `velocity` (pointwise)."""
     # sqrt(s + e^2) - e: exactly 0 for still smoke, with a finite gradient there
     u = torch.sqrt((velocity * velocity).sum(dim=1, keepdim=True) + 1e-12) - 1e-6
     c = SPEED_GATE_KNEE
-    return interpolate_linear((1.0 + c) * u / (u + c), factor)
+    return (1.0 + c) * u / (u + c)
 
 
 def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torch.Tensor:
@@ -335,6 +370,41 @@ class SmoothGenerator(nn.Module):
         if self.cfg.projection == "block":
             y = project_block_means(y, x[:, :1], FACTOR)
         return y
+
+    # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
+    TAIL = [("interp", 2), ("conv", 1), ("interp", 2), ("conv", 1), ("conv", 0)]
+
+    def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
+        """`forward` of a tile's window `x` (its core plus `halo` low-res cells of neighbours
+        on each side), computing only the core's output (plus `margin` output cells on each
+        side, for a step after this one): the same voxels as the middle of `forward(x)`
+        (`billow.nets.valid`), at about the cost of the core alone."""
+        if self.cfg.projection != "block":
+            return self._detail_core(x, halo, margin)
+        # `project_block_means` in core-only form: the final linear x4 reads k low-res cells
+        # of block means beyond the kept ones, so the detailed output keeps 4k cells more
+        k = valid.need([("interp", FACTOR)], margin)
+        y0 = valid.Margin(self._detail_core(x, halo, FACTOR * k), FACTOR * k, FACTOR)
+        low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y0, FACTOR).map(torch.neg))
+        return valid.add(y0, valid.interp(low, FACTOR, margin)).crop(margin).map(F.relu).t
+
+    def _detail_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
+        """`forward_core` before the projection (the whole of it without one)."""
+        m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(self.TAIL,
+                                                                             margin)))
+        r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2,
+                         valid.need(self.TAIL[1:], margin))
+        r = valid.conv(self.up1, r).map(F.relu)
+        r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2,
+                         valid.need(self.TAIL[3:], margin))
+        r = valid.conv(self.up2, r).map(F.relu)
+        r = valid.conv(self.out, r).crop(margin).t
+        if self.gated:
+            inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
+            gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
+                                                * self.cfg.velocity_scale))
+            r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
+        return F.relu(_base_core(x, halo, margin) + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

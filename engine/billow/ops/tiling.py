@@ -6,6 +6,9 @@ at least the operator's receptive radius every output voxel is computed from the
 as in a whole-volume run: tiled output equals untiled output, and seams cannot exist. Cores
 whose input (halo included) holds no smoke are not run at all; their output stays background.
 
+A network with a core-only pass (`billow.nets.valid`) is given the same window and returns
+only its core (`run_tiles(..., cropped=True)`): the halo is read, not computed (issue 20).
+
 The one tiler of the engine: the smoke networks (`run_tiles` over `plan_tiles`), the
 interpolations beside them (`halo_window`: tricubic detail blend, pass-through grids) and the
 UV model (`run_tiles` over `grid_tiles`, cores in multiples of its stride).
@@ -91,9 +94,11 @@ def occupied_tiles(tiles: list[Tile], occupied: np.ndarray, halo: int) -> list[T
 
 
 def run_tiles(inputs: np.ndarray, run: Callable, *, scale: int, halo: int, tiles: list[Tile],
-              batch: int = 1) -> Iterator[tuple[Tile, np.ndarray]]:
+              batch: int = 1, cropped: bool = False) -> Iterator[tuple[Tile, np.ndarray]]:
     """Yield (tile, output core `(C_out, *tile.shape * scale)`) for `inputs` `(C, *S)`; when
     `run` returns a tuple of outputs (the UV model's uv and logits), a tuple of cores.
+    `cropped`: `run` returns only the core of each window (a core-only network,
+    `billow.nets.valid`), not the output of the whole window.
 
     Tiles of equal shape are batched together (`batch` at a time)."""
     groups: dict[tuple[int, ...], list[Tile]] = defaultdict(list)
@@ -104,10 +109,11 @@ def run_tiles(inputs: np.ndarray, run: Callable, *, scale: int, halo: int, tiles
             chunk = members[start:start + batch]
             x = np.stack([halo_window(inputs, t, halo, leading=1) for t in chunk])
             y = run(x)
+            cut = 0 if cropped else halo
             if isinstance(y, tuple):
-                cores = [core_of(o, chunk[0], halo, scale, leading=2) for o in y]
+                cores = [core_of(o, chunk[0], cut, scale, leading=2) for o in y]
                 for k, t in enumerate(chunk):
                     yield t, tuple(c[k] for c in cores)
             else:
-                for t, out in zip(chunk, core_of(y, chunk[0], halo, scale, leading=2)):
+                for t, out in zip(chunk, core_of(y, chunk[0], cut, scale, leading=2)):
                     yield t, out
