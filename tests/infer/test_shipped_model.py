@@ -47,10 +47,6 @@ def test_card_and_contract(name, dim):
     assert out.shape == (1, 1, *(4 * n for n in shape))
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 17): the default model's detail falls as "
-                   "the velocity scale rises (out of family 1.22 / 1 / 0.89 at 0 / 1 / 2); the "
-                   "speed-gated variant (models/training/smooth3d/gated) fixes it but thins dense "
-                   "smoke, so it is not the default yet")
 def test_velocity_scale_controls_detail(tmp_path):
     """Sec. 3.5.2, Fig. 3.12: the velocity scale (the Detail slider) steers how much fine
     detail the network invents (share of spectral energy above the input's Nyquist): more at

@@ -31,6 +31,10 @@ class UpresConfig:
                                "output, e.g. temperature,flame")
     write_velocity: bool = option(False, "also write the upsampled velocity (for motion blur)")
     half: bool = option(False, "store output floats as 16-bit half")
-    threshold: float = option(1e-4, "output density below this is background (sparse output)")
+    threshold: float = option(1e-4, "output density below this is background (sparse output); "
+                              "for models that normalise by the frame (the shipped 3D model) "
+                              "in units of the frame's density scale (billow_density_scale), "
+                              "so a k x denser cache keeps the same voxels; the absolute value "
+                              "used is written as billow_density_threshold")
     sparse: bool = option(True, "skip tiles with no smoke in reach (--no-sparse runs every "
                           "tile of the bounding box; for comparisons)")
