@@ -6,7 +6,9 @@ Each round runs, as separate processes one after another, `billow upres` of the 
 ratios are per round (so a loaded machine slows both sides alike) and the median is printed.
 With `--before DIR` (an `engine/` folder of another checkout, e.g. made with
 `git archive ee9d9a6 engine | tar -x -C /tmp/old`) the same rounds also run that engine,
-interleaved, and the before/after ratio of each eval is printed.
+interleaved, and the before/after time ratio of upres and of each eval is printed. The load average is printed
+beside each round (the figures are meant for a shared machine); the scratch folder is removed at
+the end.
 
     billow dataset --out /tmp/x --sims 1 --res 192 --frames 24 --scenes mixed --seed 5 --vdb
     python benchmarks/eval_speed.py --lr '/tmp/x/vdb/sim_0000/lr.####.vdb' \\
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +48,17 @@ def main() -> None:
     p.add_argument("--before", default=None, help="engine/ folder of the 'before' checkout")
     a = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="billow-evalspeed-"))
+    try:
+        run(a, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run(a: argparse.Namespace, work: Path) -> None:
     frames = ["--frames", a.frames] if a.frames else []
     engines = {"after": ENGINE, **({"before": a.before} if a.before else {})}
     sets = {"tricubic": "tricubic", "wavelet": "tricubic,wavelet"}
@@ -63,17 +77,18 @@ def main() -> None:
                 times.setdefault((label, name), []).append(t)
                 times.setdefault((label, name + "/upres"), []).append(t / t_up)
             print(f"round {r + 1}, {label}: upres {t_up:.1f} s, eval/upres " + ", ".join(
-                f"{name} {times[(label, name + '/upres')][-1]:.2f}" for name in sets),
-                flush=True)
+                f"{name} {times[(label, name + '/upres')][-1]:.2f}" for name in sets)
+                + f" ({load()})", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     for label in engines:
         print(f"{label}: eval/upres with tricubic {med[(label, 'tricubic/upres')]:.2f}x "
               f"(target <= 2), with tricubic,wavelet {med[(label, 'wavelet/upres')]:.2f}x "
               "(target <= 3)")
     if a.before:
-        for name in sets:
+        for name in ("upres", *sets):
             ratios = [b / t for b, t in zip(times[("before", name)], times[("after", name)])]
-            print(f"eval {sets[name]}: before / after time {statistics.median(ratios):.2f}x")
+            what = "upres" if name == "upres" else f"eval {sets[name]}"
+            print(f"{what}: before / after time {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":
