@@ -323,8 +323,8 @@ def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torc
     (its weights sum to factor per axis, borders clamp) and linearity keeps the amplitude
     equivariance. The up-sampling reads the neighbouring cell: one more cell of receptive
     radius. Tiles stay exact because blocks are aligned with the low-res cells."""
-    pool = F.avg_pool2d if y.dim() == 4 else F.avg_pool3d
-    return F.relu(y + interpolate_linear(low - pool(y, factor), factor))
+    return F.relu(y + interpolate_linear(low - valid.block_means(y, factor), factor))
+
 
 
 class SmoothGenerator(nn.Module):

@@ -107,11 +107,19 @@ def shuffle(x: Margin, factor: int) -> Margin:
     return Margin(voxel_shuffle(x.t, factor), factor * x.m, x.level * factor)
 
 
+def block_means(y: torch.Tensor, factor: int) -> torch.Tensor:
+    """Means over `factor`^D blocks; half precision is averaged in float32 (torch's CPU
+    average pooling has no bfloat16 kernel, and 64 bf16 terms would lose the mean's digits)."""
+    pool = F.avg_pool2d if y.dim() == 4 else F.avg_pool3d
+    if y.dtype in (torch.float16, torch.bfloat16):
+        return pool(y.float(), factor).to(y.dtype)
+    return pool(y, factor)
+
+
 def pool(x: Margin, factor: int) -> Margin:
     """Means over `factor`^D blocks (F.avg_pool), keeping whole blocks of the core's grid."""
-    fn = F.avg_pool2d if x.t.dim() == 4 else F.avg_pool3d
     x = x.crop(x.m - x.m % factor)
-    return Margin(fn(x.t, factor), x.m // factor, x.level // factor)
+    return Margin(block_means(x.t, factor), x.m // factor, x.level // factor)
 
 
 def add(a: Margin, b: Margin) -> Margin:
