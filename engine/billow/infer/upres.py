@@ -25,7 +25,7 @@ from ..ops.downsample import blur_radius
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
 from .art import ShapeMask, velocity_scale_field
-from .backends import tile_runner
+from .backends import has_core_pass, tile_runner, work_per_voxel
 from ..io.model_card import ModelCard
 from .config import UpresConfig
 
@@ -64,8 +64,6 @@ def tile_memory_bytes(card: ModelCard, tile: int, batch: int, core: bool | None 
     core-only (`core`, default: whether the card's architecture has a core-only pass) or
     padded. A card that states `bytes_per_output_voxel` (per padded output voxel) is believed
     and costed as padded."""
-    from .backends import has_core_pass
-
     core = has_core_pass(card) if core is None else core
     kept = batch * (tile * card.scale) ** card.dim
     if "bytes_per_output_voxel" in card.extra:
@@ -85,26 +83,18 @@ def tile_for_memory(card: ModelCard, gigabytes: float, batch: int) -> int:
     even tiles of at most this size. The estimate is the card's `bytes_per_output_voxel` when
     it states one, else the measured model above."""
     budget = gigabytes * 2**30
-    core = None if "bytes_per_output_voxel" in card.extra else _core(card)
+    core = None if "bytes_per_output_voxel" in card.extra else has_core_pass(card)
     tile = 8
     while tile + 8 <= 256 and tile_memory_bytes(card, tile + 8, batch, core) <= budget:
         tile += 8
     return tile
 
 
-def _core(card: ModelCard) -> bool:
-    from .backends import has_core_pass
-
-    return has_core_pass(card)
-
-
 def tile_work(card: ModelCard, tile: int) -> tuple[float, float] | None:
     """(multiply-adds per kept output voxel with `tile`-cell tiles, the same relative to an
     unbounded tile) for the path upres takes with this card; None without a torch
     architecture to count."""
-    from .backends import work_per_voxel
-
-    core = _core(card)
+    core = has_core_pass(card)
     work = work_per_voxel(card, tile, core)
     if work is None:
         return None
