@@ -31,11 +31,20 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="NAME.onnx to write (with NAME.json, NAME.pt)")
     a = ap.parse_args(argv)
     card_path = Path(a.card)
-    card = json.loads(card_path.read_text())
-    training = card["training"]
-    model = dict(card["architecture"]["model"], projection="block")
-    weights = torch.load(card_path.parent / card["torch"]["weights"], map_location="cpu",
-                         weights_only=True)
+    try:
+        card = json.loads(card_path.read_text())
+        training = card["training"]
+        model = dict(card["architecture"]["model"], projection="block")
+        weights = torch.load(card_path.parent / card["torch"]["weights"], map_location="cpu",
+                             weights_only=True)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        print(f"with_projection: {card_path}: not a 3D model card with its torch weights "
+              f"beside it ({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    if model.get("generator") != "smooth":
+        print(f"with_projection: {card_path}: the projection is an option of the 'smooth' "
+              f"generator, not '{model.get('generator')}'", file=sys.stderr)
+        return 2
     ckpt = {"format": CHECKPOINT_FORMAT, "iteration": training["iterations"],
             "wall_time": training["wall_time_s"], "hardware": training["hardware"],
             "config": {"model": model, "augment": training["augment"],
