@@ -127,13 +127,18 @@ def _randomised(kind: str, dim: int, **kw):
     ("fast", 2, True, "none", "none"), ("smooth", 2, True, "none", "none"),
     ("smooth", 3, False, "none", "none"), ("smooth", 3, False, "speed", "none"),
     ("smooth", 3, False, "speed", "block"), ("smooth", 2, False, "none", "block"),
+    ("smooth", 3, False, "speed", "block3-tricubic"), ("smooth", 2, False, "none", "block2-tricubic"),
     ("paper", 2, False, "none", "none")])
 def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
                                                                projection):
-    """The card's halo is the declared radius: it must reach at least as far as a change of
-    one input cell actually travels (measured, not derived)."""
+    """The card's halo is the declared radius: exactly as far as a change of one input cell
+    actually travels (measured, not derived)."""
+    kw = {}
+    if projection.endswith("tricubic"):
+        kw = {"projection_steps": int(projection[5]), "base_interpolation": "tricubic"}
+        projection = "block"
     cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate,
-                         projection=projection)
+                         projection=projection, **kw)
     n = 2 * g.receptive_radius + 5
     x = torch.rand(1, cfg.in_channels, *([n] * dim))
     bumped = x.clone()
@@ -146,7 +151,7 @@ def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, 
         hit = torch.nonzero(diff.sum(dim=other) > 0)[:, 0] // 4
         reach = max(reach, int((hit - n // 2).abs().max()))
     assert reach > 0
-    assert reach <= g.receptive_radius
+    assert reach == g.receptive_radius  # not larger than needed either: tiles pay for it
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -155,10 +160,12 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     over the 4^D sub-voxel phases, while a sub-voxel shuffle gives each phase its own weights
     and prints a 4-voxel lattice over uniform smoke (the failure seen on third-party smoke)."""
     results = {}
-    for kind in ("fast", "smooth", "smooth-gated", "smooth-projected"):
+    for kind in ("fast", "smooth", "smooth-gated", "smooth-projected", "smooth-cubic"):
+        cubic = {"projection_steps": 3, "base_interpolation": "tricubic"}
         cfg, g = _randomised(kind.split("-")[0], dim,
                              detail_gate="speed" if kind.endswith("gated") else "none",
-                             projection="block" if kind.endswith("projected") else "none")
+                             projection="block" if kind.endswith(("projected", "cubic")) else "none",
+                             **(cubic if kind.endswith("cubic") else {}))
         n = 2 * g.receptive_radius + 4
         x = torch.cat([torch.full((1, 1, *([n] * dim)), 0.6),
                        torch.full((1, dim, *([n] * dim)), 0.3)], dim=1)
@@ -170,6 +177,7 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     assert results["smooth"] < 1e-5
     assert results["smooth-gated"] < 1e-5
     assert results["smooth-projected"] < 1e-5
+    assert results["smooth-cubic"] < 1e-5
     assert results["fast"] > 1e-3  # the check is able to see a lattice
 
 
@@ -183,8 +191,10 @@ def test_block_projection_keeps_the_input_density(dim):
     n = (10, 9, 8)[:dim]
     dense = torch.cat([0.5 + 0.5 * torch.rand(1, 1, *n), torch.randn(1, dim, *n)], dim=1)
     errors, mass = {}, {}
-    for projection in ("none", "block"):
-        cfg, g = _randomised("smooth", dim, detail_gate="speed", projection=projection)
+    for projection in ("none", "block", "block3"):
+        steps = {"projection_steps": 3} if projection == "block3" else {}
+        cfg, g = _randomised("smooth", dim, detail_gate="speed", projection=projection[:5],
+                             **steps)
         with torch.no_grad():
             g.out.weight.mul_(0.01)  # detail smaller than the density: no clamp
             g.out.bias.fill_(0.1)  # and density added everywhere (a mass error)
@@ -194,8 +204,9 @@ def test_block_projection_keeps_the_input_density(dim):
         errors[projection] = float((block - dense[0, 0]).abs().mean())
         mass[projection] = float(y.sum()) / (4 ** dim * float(dense[0, 0].sum()))
     assert abs(mass["none"] - 1) > 1e-2  # the random detail does change the mass
-    assert abs(mass["block"] - 1) < 1e-5
+    assert abs(mass["block"] - 1) < 1e-5 and abs(mass["block3"] - 1) < 1e-5
     assert errors["block"] < 0.75 * errors["none"]  # white-noise input: the hardest case
+    assert errors["block3"] < 0.75 * errors["block"]  # each step pulls them closer
     thin = dense.clone()
     thin[:, :1] *= torch.rand_like(thin[:, :1]) < 0.3  # sparse smoke: the clamp acts
     with torch.no_grad():

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import option
-from ..ops import curl, interpolate_linear, interpolate_nearest
+from ..ops import curl, interpolate_cubic, interpolate_linear, interpolate_nearest
 from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
@@ -73,6 +73,14 @@ class GeneratorConfig:
                              "input's density: total density and rendered brightness follow "
                              "the input whatever the detail does; 'none': the raw output",
                              choices=("none", "block"))
+    projection_steps: int = option(1, "smooth generator with projection 'block': back-projection "
+                                   "steps (each brings the block means closer to the input's "
+                                   "and adds one low-res cell of halo)")
+    base_interpolation: str = option(
+        "linear", "smooth generator: the interpolated density the residual is added to: "
+        "'linear' or 'tricubic' (Catmull-Rom; with 2-3 block projection steps it starts 5-10% "
+        "closer to the reference than plain tricubic on box-averaged input, where linear starts "
+        "5-14% further)", choices=("linear", "tricubic"))
 
     @property
     def in_channels(self) -> int:
@@ -218,11 +226,16 @@ def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
     return h
 
 
-def _base_core(x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
-    """The linearly interpolated density of a tile's window, its core plus `margin` output
-    cells."""
-    inp = valid.Margin(x[:, :1], halo).crop(valid.need([("interp", FACTOR)], margin))
-    return valid.interp(inp, FACTOR, margin).t
+def _base(x: torch.Tensor, cubic: bool = False) -> torch.Tensor:
+    """The interpolated low-res density a residual is added to."""
+    return (interpolate_cubic if cubic else interpolate_linear)(x[:, :1], FACTOR)
+
+
+def _base_core(x: torch.Tensor, halo: int, margin: int, cubic: bool = False) -> torch.Tensor:
+    """`_base` of a tile's window, its core plus `margin` output cells."""
+    stage = ("cubic" if cubic else "interp", FACTOR)
+    inp = valid.Margin(x[:, :1], halo).crop(valid.need([stage], margin))
+    return (valid.cubic if cubic else valid.interp)(inp, FACTOR, margin).t
 
 
 def _trunk_chains(g: nn.Module) -> list:
@@ -356,8 +369,8 @@ class SmoothGenerator(nn.Module):
         the x2 conv and the second linear x2 reach one cell further; the x4 conv stays
         inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
         it); plus the vorticity stencil. The linear base only reaches 1 low-res cell."""
-        return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
-                + (1 if self.cfg.projection == "block" else 0))
+        return (max(1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius, 2)  # cubic base: 2
+                + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = _trunk_features(self, x)
@@ -366,9 +379,10 @@ class SmoothGenerator(nn.Module):
         if self.gated:
             gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
             r = r[:, :1] + gate * r[:, 1:]
-        y = F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
+        y = F.relu(_base(x, self.cfg.base_interpolation == "tricubic") + r)
         if self.cfg.projection == "block":
-            y = project_block_means(y, x[:, :1], FACTOR)
+            for _ in range(self.cfg.projection_steps):
+                y = project_block_means(y, x[:, :1], FACTOR)
         return y
 
     # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
@@ -381,12 +395,16 @@ class SmoothGenerator(nn.Module):
         (`billow.nets.valid`), at about the cost of the core alone."""
         if self.cfg.projection != "block":
             return self._detail_core(x, halo, margin)
-        # `project_block_means` in core-only form: the final linear x4 reads k low-res cells
-        # of block means beyond the kept ones, so the detailed output keeps 4k cells more
-        k = valid.need([("interp", FACTOR)], margin)
-        y0 = valid.Margin(self._detail_core(x, halo, FACTOR * k), FACTOR * k, FACTOR)
-        low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y0, FACTOR).map(torch.neg))
-        return valid.add(y0, valid.interp(low, FACTOR, margin)).crop(margin).map(F.relu).t
+        # `project_block_means` in core-only form: each step's linear x4 reads k low-res cells
+        # of block means beyond the cells it keeps, so the field before it keeps 4k cells more
+        margins = [margin]
+        for _ in range(self.cfg.projection_steps):
+            margins.insert(0, FACTOR * valid.need([("interp", FACTOR)], margins[0]))
+        y = valid.Margin(self._detail_core(x, halo, margins[0]), margins[0], FACTOR)
+        for m in margins[1:]:
+            low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))
+            y = valid.add(y, valid.interp(low, FACTOR, m)).crop(m).map(F.relu)
+        return y.t
 
     def _detail_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
         """`forward_core` before the projection (the whole of it without one)."""
@@ -404,7 +422,7 @@ class SmoothGenerator(nn.Module):
             gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
                                                 * self.cfg.velocity_scale))
             r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
-        return F.relu(_base_core(x, halo, margin) + r)
+        return F.relu(_base_core(x, halo, margin, self.cfg.base_interpolation == "tricubic") + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

@@ -13,6 +13,8 @@ still holds on each side. Each stage states what it costs:
   window's border, so the rest equal the padded pass's cells);
 - a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
   rearranges channels into space);
+- a cell-centred Catmull-Rom up-sampling x f (`billow.ops.interpolate_cubic`): margin m ->
+  f (m - 2) (its 5-tap phases read 2 cells on each side);
 - an average pooling / f (`pool`, to low-res blocks): margin m -> m // f (the kept blocks
   are whole blocks of the core's grid: a core starts at a block edge);
 - a pointwise step or a sum: margin unchanged (a sum first crops its terms to the smaller).
@@ -41,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops import interpolate_linear
+from ..ops import interpolate_cubic, interpolate_linear
 
 
 class Margin:
@@ -100,6 +102,14 @@ def interp(x: Margin, factor: int, keep: int | None = None) -> Margin:
     return fine.crop(most if keep is None else keep)
 
 
+def cubic(x: Margin, factor: int, keep: int | None = None) -> Margin:
+    """`interpolate_cubic(x, factor)` without its border padding: the Catmull-Rom taps reach
+    2 cells, so `factor` (m - 2) fine cells of margin remain (`keep`: fewer)."""
+    fine = Margin(interpolate_cubic(x.t, factor, pad=False), factor * (x.m - 2),
+                  x.level * factor)
+    return fine if keep is None else fine.crop(keep)
+
+
 def shuffle(x: Margin, factor: int) -> Margin:
     """`voxel_shuffle(x, factor)`: every kept cell stays a kept cell."""
     from .fields import voxel_shuffle
@@ -129,7 +139,7 @@ def add(a: Margin, b: Margin) -> Margin:
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
     """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
-    ("shuffle", factor) or ("pool", factor)) must have for the output to keep `m` cells of margin."""
+    ("cubic", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
             m += k
@@ -137,6 +147,8 @@ def need(stages: list[tuple[str, int]], m: int) -> int:
             m = -(-m // k)
         elif kind == "pool":
             m = k * m
+        elif kind == "cubic":
+            m = -(-m // k) + 2
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
         else:

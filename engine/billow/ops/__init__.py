@@ -5,6 +5,7 @@ from .advect import advect
 from .curl import central_difference, curl
 from .downsample import downsample, downsample_region, downsample_velocity, gaussian_blur
 from .upsample import (
+    interpolate_cubic,
     interpolate_linear,
     interpolate_nearest,
     interpolate_velocity,
@@ -14,5 +15,5 @@ from .upsample import (
 
 __all__ = ["advect", "central_difference", "curl", "downsample", "downsample_region",
            "downsample_velocity",
-           "gaussian_blur", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
+           "gaussian_blur", "interpolate_cubic", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
            "upsample", "upsample_velocity"]

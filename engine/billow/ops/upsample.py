@@ -84,6 +84,45 @@ def interpolate_linear(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(x, scale_factor=factor, mode=mode, align_corners=False)
 
 
+def _cubic_phase_kernel(factor: int) -> torch.Tensor:
+    """`[factor, 5]`: the Catmull-Rom weights of output phase j (position offset
+    (j + 1/2) / f - 1/2 from its cell's centre) over input offsets -2 .. 2."""
+    k = torch.zeros(factor, 5, dtype=torch.float64)
+    for j in range(factor):
+        d = (j + 0.5) / factor - 0.5
+        lo = -1 if d < 0 else 0  # floor of the position, relative to the cell
+        w = _catmull_rom(torch.tensor([d - lo], dtype=torch.float64))[:, 0]
+        for tap, wt in zip(range(lo - 1, lo + 3), w):
+            k[j, tap + 2] = wt
+    return k
+
+
+def interpolate_cubic(x: torch.Tensor, factor: int, pad: bool = True) -> torch.Tensor:
+    """`upsample(x, factor, "tricubic")` inside a network, from ops that export to ONNX (a
+    replicate pad and one 5-tap convolution per axis whose `factor` output channels are the
+    sub-cell phases, then an interleave). `pad=False` keeps only the cells whose taps are all
+    inside `x` (the core-only form: 2 cells fewer on each side, before up-sampling). Equal to
+    `upsample` up to float32 rounding (the weights are rounded once, not per position)."""
+    dims = x.dim() - 2
+    kern = _cubic_phase_kernel(factor).to(x.dtype if x.is_floating_point() else torch.float32)
+    conv = F.conv2d if dims == 2 else F.conv3d
+    n, c = x.shape[:2]
+    y = x.reshape(n * c, 1, *x.shape[2:])
+    for axis in range(dims):
+        shape = [factor, 1] + [1] * dims
+        shape[2 + axis] = 5
+        if pad:
+            p = [0, 0] * dims
+            p[2 * (dims - 1 - axis)] = p[2 * (dims - 1 - axis) + 1] = 2
+            y = F.pad(y, p, mode="replicate")
+        y = conv(y, kern.to(y.device).reshape(shape))  # (B, factor, ..., S_axis, ...)
+        # interleave: phase j of cell i -> fine cell factor * i + j along `axis`
+        y = y.movedim(1, 2 + axis)  # (B, .., S_axis, factor, ..)
+        s = list(y.shape)
+        y = y.reshape(s[:1 + axis] + [s[1 + axis] * factor] + s[3 + axis:]).unsqueeze(1)
+    return y.reshape(n, c, *y.shape[2:])
+
+
 def interpolate_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
     """Low-res cell i -> high-res cells [f i, f i + f - 1] (App. A.1 'NI'), inside a network."""
     return F.interpolate(x, scale_factor=factor, mode="nearest")

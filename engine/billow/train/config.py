@@ -147,6 +147,13 @@ class RunConfig:
             raise InputError(f"--box-input {a.box_input}: a probability in [0, 1]")
         if t.temporal in ("l2", "dt") and t.context < 1:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
+        m = self.model
+        if m.generator != "smooth" and (m.detail_gate != "none" or m.projection != "none"
+                                        or m.base_interpolation != "linear"):
+            raise InputError(f"--detail-gate, --projection and --base-interpolation are options "
+                             f"of the smooth generator, not of '{m.generator}'")
+        if m.projection_steps < 1:
+            raise InputError(f"--projection-steps {m.projection_steps}: 1 or more")
         self.train.feature_weights()
 
 
