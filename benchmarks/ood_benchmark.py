@@ -16,8 +16,8 @@ average / 4); `lr_gauss` is billow's own training derivation (Gaussian blur, sig
 4 / (2 sqrt(pi)) high-res cells, then linear sampling), kept as an extra set. Sets finish
 atomically (set.json last) and a re-run skips finished sets. `--quick`: tiny sizes, 3 frames.
 
-`eval` runs every method through the product path (`billow baseline` for tricubic and wavelet
-turbulence, `billow upres --model` for each `--model NAME=PATH`, then `billow eval` against the
+`eval` runs every method through the product path (`billow baseline` for tricubic,
+tricubic-bp and wavelet turbulence, `billow upres --model` for each `--model NAME=PATH`, then `billow eval` against the
 high-res reference) and adds, on a few frames per set (`--metric-frames`): the lattice measure
 at the 4-voxel period (method and reference), the velocity-scale response (high-band energy at
 `--velocity-scale` 0 and 2 over 1, models only), amplitude equivariance (upres of 0.1x and 10x
@@ -443,7 +443,7 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
                     _billow(["upres", str(lr), str(p), "--model", m["path"], "--frames", mspec,
                              "--velocity-scale", str(s), "--threads", str(a.threads)], logf,
                             a.threads)
-        if m["kind"] == "model" or m["name"] == "tricubic":
+        if m["kind"] == "model" or m["name"] in ("tricubic", "tricubic-bp"):
             for k, pattern in scaled.items():
                 p = set_out / f"{m['name']}_x{k:g}" / "up.####.vdb"
                 if a.fresh or not _frames_exist(p, mframes):
@@ -491,7 +491,7 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
                                 hr_shape)
                     add(r, f"hb_vs{s}", high_band_energy(ys, FACTOR) / e1 if e1 > 0 else
                         math.nan)
-            if m["kind"] == "model" or m["name"] == "tricubic":
+            if m["kind"] == "model" or m["name"] in ("tricubic", "tricubic-bp"):
                 for k in (0.1, 10):
                     yk = _dense(frame_path(set_out / f"{m['name']}_x{k:g}" / "up.####.vdb", t),
                                 hr_shape)
@@ -564,7 +564,8 @@ def cmd_eval(a) -> int:
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    methods = [{"name": "tricubic", "kind": "baseline"}]
+    methods = [{"name": "tricubic", "kind": "baseline"},
+               {"name": "tricubic-bp", "kind": "baseline"}]
     if not a.no_wavelet:
         methods.append({"name": "wavelet", "kind": "baseline"})
     for spec in a.model or []:

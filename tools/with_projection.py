@@ -1,6 +1,6 @@
 """Re-export a committed 3D model with the block-mean projection switched on (issue 17).
 
-The projection (`projection: "block"`, `billow.nets.generators.project_block_means`) has no
+The projection (`projection: "block"`, `billow.ops.project_block_means`) has no
 weights, so a model trained without it gains it by export alone. The run checkpoints of the
 committed training states are not in git (tens of MB), only their generator weights and cards
 (`models/training/smooth3d/`); this rebuilds the small checkpoint `billow export` reads from

@@ -1,14 +1,19 @@
 """What a user would use instead of billow: interpolation (nearest, trilinear, tricubic
-Catmull-Rom) and wavelet turbulence (Kim et al. 2008). All share one per-frame interface,
+Catmull-Rom), tricubic back-projected onto the input's block means (`tricubic-bp`: the best
+of these on box-averaged smoke, no invented detail) and wavelet turbulence (Kim et al. 2008). All share one per-frame interface,
 `step(density_lr, velocity_lr) -> density_hr`, on `[x, y(, z)]` blocks with velocity
 `[D, x, y(, z)]` in low-res cells per frame; the output sits on `billow.upres_matrix`."""
 
 from __future__ import annotations
 
+import torch
+
+from ..ops import project_block_means
 from .interp import INTERPOLATIONS, upsample
 from .wavelet import WaveletConfig, WaveletTurbulence
 
-METHODS = INTERPOLATIONS + ("wavelet",)
+METHODS = INTERPOLATIONS + ("tricubic-bp", "wavelet")
+BP_STEPS = 3  # L1 0.88-0.96x tricubic's out of family; the lattice stays below the reference's
 
 
 class Interpolation:
@@ -24,16 +29,36 @@ class Interpolation:
         pass
 
 
+class BackProjected(Interpolation):
+    """Tricubic, then `BP_STEPS` back-projection steps onto the input's block means
+    (`billow.ops.project_block_means`): each low-res cell's block keeps its density."""
+
+    def __init__(self, factor: int):
+        super().__init__(factor, "tricubic")
+
+    def step(self, density, velocity=None):
+        y = super().step(density)
+        low = torch.as_tensor(density, dtype=torch.float32)[None, None]
+        y = y[None, None]
+        for _ in range(BP_STEPS):
+            y = project_block_means(y, low, self.factor)
+        return y[0, 0]
+
+
 def make_baseline(name: str, factor: int, **params):
     """A baseline by name; `params` go to `WaveletConfig` for "wavelet"."""
     if name in INTERPOLATIONS:
         if params:
             raise ValueError(f"baseline '{name}' takes no parameters (got {sorted(params)})")
         return Interpolation(factor, name)
+    if name == "tricubic-bp":
+        if params:
+            raise ValueError(f"baseline '{name}' takes no parameters (got {sorted(params)})")
+        return BackProjected(factor)
     if name == "wavelet":
         return WaveletTurbulence(factor, WaveletConfig(**params))
     raise ValueError(f"unknown baseline '{name}' (choose {', '.join(METHODS)})")
 
 
-__all__ = ["INTERPOLATIONS", "METHODS", "Interpolation", "WaveletConfig", "WaveletTurbulence",
+__all__ = ["BackProjected", "INTERPOLATIONS", "METHODS", "Interpolation", "WaveletConfig", "WaveletTurbulence",
            "make_baseline", "upsample"]

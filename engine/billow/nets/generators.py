@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import option
-from ..ops import curl, interpolate_cubic, interpolate_linear, interpolate_nearest
+from ..ops import (curl, interpolate_cubic, interpolate_linear, interpolate_nearest,
+                   project_block_means)
 from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
@@ -324,24 +325,9 @@ def speed_gain(velocity: torch.Tensor) -> torch.Tensor:
     return (1.0 + c) * u / (u + c)
 
 
-def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torch.Tensor:
-    """One back-projection step (Irani & Peleg 1991): add the cell-centred linear up-sampling
-    of `low - mean of y over each factor^D block`, then clamp at 0.
-
-    Why: adversarial detail thins dense smoke (issue 17: 8-12% of the mass lost, the render
-    dimmer than its input). This makes every block's mean the input cell's value again, so
-    total density is the input's by construction (up to the final clamp, which only adds
-    where a correction overshoots), and the correction itself is a smooth field: a
-    block-constant correction would print the 4-voxel lattice. Linear up-sampling keeps mass
-    (its weights sum to factor per axis, borders clamp) and linearity keeps the amplitude
-    equivariance. The up-sampling reads the neighbouring cell: one more cell of receptive
-    radius. Tiles stay exact because blocks are aligned with the low-res cells."""
-    return F.relu(y + interpolate_linear(low - valid.block_means(y, factor), factor))
-
-
-
 class SmoothGenerator(nn.Module):
-    """Low-res trunk -> C -> [trilinear x2 -> C -> ReLU] x2 -> 1x1 C, + linear base, ReLU."""
+    """Low-res trunk -> C -> [trilinear x2 -> C -> ReLU] x2 -> 1x1 C, + linear or tricubic
+    base, ReLU, then optional back-projection steps onto the input's block means."""
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()

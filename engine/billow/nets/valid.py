@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops import interpolate_cubic, interpolate_linear
+from ..ops import block_means, interpolate_cubic, interpolate_linear
 
 
 class Margin:
@@ -115,15 +115,6 @@ def shuffle(x: Margin, factor: int) -> Margin:
     from .fields import voxel_shuffle
 
     return Margin(voxel_shuffle(x.t, factor), factor * x.m, x.level * factor)
-
-
-def block_means(y: torch.Tensor, factor: int) -> torch.Tensor:
-    """Means over `factor`^D blocks; half precision is averaged in float32 (torch's CPU
-    average pooling has no bfloat16 kernel, and 64 bf16 terms would lose the mean's digits)."""
-    pool = F.avg_pool2d if y.dim() == 4 else F.avg_pool3d
-    if y.dtype in (torch.float16, torch.bfloat16):
-        return pool(y.float(), factor).to(y.dtype)
-    return pool(y, factor)
 
 
 def pool(x: Margin, factor: int) -> Margin:

@@ -2,6 +2,7 @@
 down- and upsampling, curl, normalisation, and N-D tiling with a halo (`billow.ops.tiling`)."""
 
 from .advect import advect
+from .backproject import block_means, project_block_means
 from .curl import central_difference, curl
 from .downsample import downsample, downsample_region, downsample_velocity, gaussian_blur
 from .upsample import (
@@ -13,7 +14,7 @@ from .upsample import (
     upsample_velocity,
 )
 
-__all__ = ["advect", "central_difference", "curl", "downsample", "downsample_region",
+__all__ = ["advect", "block_means", "project_block_means", "central_difference", "curl", "downsample", "downsample_region",
            "downsample_velocity",
            "gaussian_blur", "interpolate_cubic", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
            "upsample", "upsample_velocity"]

@@ -1,0 +1,41 @@
+"""Back-projection onto block means (Irani & Peleg 1991): make an up-sampled field's
+factor^D block means equal the low-res cells they came from.
+
+Why: box-averaged (or any mass-conserving) low-res smoke states each block's mean exactly, and
+interpolation does not keep it: tricubic of box-averaged smoke is 5-14% further from the
+high-res reference (L1) than tricubic followed by 2-3 of these steps (measured on the
+out-of-family sets, benchmarks/ood_results_smooth.md). The networks end with it (so their
+invented detail cannot change the total density or the render's brightness) and the
+`tricubic-bp` baseline is tricubic plus three steps.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .upsample import interpolate_linear
+
+
+def block_means(y: torch.Tensor, factor: int) -> torch.Tensor:
+    """Means over `factor`^D blocks of `(N, C, *S)`; half precision is averaged in float32
+    (torch's CPU average pooling has no bfloat16 kernel, and 64 bf16 terms would lose the
+    mean's digits)."""
+    pool = F.avg_pool2d if y.dim() == 4 else F.avg_pool3d
+    if y.dtype in (torch.float16, torch.bfloat16):
+        return pool(y.float(), factor).to(y.dtype)
+    return pool(y, factor)
+
+
+def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torch.Tensor:
+    """One back-projection step: add the cell-centred linear up-sampling of `low - the mean of
+    y over each factor^D block`, then clamp at 0.
+
+    The correction is a smooth field (a block-constant one would print the factor-voxel
+    lattice), so one step pulls the block means closer rather than pinning them; each further
+    step closes most of what is left. Linear up-sampling keeps mass (its weights sum to factor
+    per axis, borders clamp), so the total density is the input's up to the clamp, which only
+    adds where a correction overshoots; linearity keeps amplitude equivariance. The
+    up-sampling reads the neighbouring cell: one more low-res cell of receptive radius per
+    step. Tiles stay exact because blocks are aligned with the low-res cells."""
+    return F.relu(y + interpolate_linear(low - block_means(y, factor), factor))
