@@ -281,7 +281,7 @@ def test_regions_give_the_whole_volume_result(tmp_path, toy_model, monkeypatch):
     np.testing.assert_array_equal(whole.data, regions.data)
 
 
-@pytest.mark.parametrize("method", ["nearest", "trilinear", "tricubic"])
+@pytest.mark.parametrize("method", ["nearest", "trilinear", "tricubic", "tricubic-bp"])
 def test_baseline_regions_give_the_one_block_result(tmp_path, monkeypatch, method):
     """The local baselines region by region equal the one-block run voxel for voxel, density
     and velocity, and write nothing outside it."""

@@ -19,6 +19,8 @@ BP_STEPS = 3  # L1 0.88-0.96x tricubic's out of family; the lattice stays below 
 class Interpolation:
     """Stateless interpolation baseline."""
 
+    reach = 2  # input cells an output voxel reads (Catmull-Rom's; the others read fewer)
+
     def __init__(self, factor: int, method: str):
         self.factor, self.method = int(factor), method
 
@@ -32,6 +34,8 @@ class Interpolation:
 class BackProjected(Interpolation):
     """Tricubic, then `BP_STEPS` back-projection steps onto the input's block means
     (`billow.ops.project_block_means`): each low-res cell's block keeps its density."""
+
+    reach = 2 + BP_STEPS  # each step's linear up-sampling reads one cell further
 
     def __init__(self, factor: int):
         super().__init__(factor, "tricubic")

@@ -17,14 +17,14 @@ from ..io.regions import clip_regions, occupied_regions, use_regions
 from ..io.vdb import paste_volumes, write_vdb
 from ..ops import upsample_velocity
 
-PAD = 3  # Catmull-Rom reaches 2 input cells; one more keeps a region's border voxels empty
+PAD = 1  # beyond a method's reach: keeps a region's border voxels empty
 
 
 def upres_file(method, src, dst, factor: int, options: ReadOptions, *, with_velocity: bool,
                style: str, half: bool, metadata: dict, warn, message) -> None:
     """Upres the frame `src` into `dst` with a stateless `method` (an interpolation): region by
     region for a sparse cache (`message` says so), else in one block."""
-    boxes = frame_regions(src, options)
+    boxes = frame_regions(src, options, getattr(method, "reach", 2))
     if boxes:
         message(f"sparse cache, {len(boxes)} occupied region(s) upres'd one by one")
         builders: dict = {}
@@ -44,8 +44,9 @@ def upres_file(method, src, dst, factor: int, options: ReadOptions, *, with_velo
                       up_axis=options.up_axis, half=half, metadata=metadata)
 
 
-def frame_regions(src, options: ReadOptions) -> list:
-    """The occupied regions of a sparse frame (`billow.io.regions`), cut to the block the
+def frame_regions(src, options: ReadOptions, reach: int = 2) -> list:
+    """The occupied regions of a sparse frame (`billow.io.regions`) grown by the method's
+    `reach` (input cells an output voxel reads: 2 for Catmull-Rom) + PAD, cut to the block the
     one-block run reads (the density's active box grown by `--pad`): the interpolations repeat
     that block's border beyond it, so region by region gives the same voxels. [] for a frame
     read in one block."""
@@ -53,11 +54,11 @@ def frame_regions(src, options: ReadOptions) -> list:
     name = resolve(infos, "density", options.density_grid, source=str(src),
                    required=True).names[0]
     info = next(i for i in infos if i.name == name)
-    if info.bbox is None or not use_regions(src, [name], PAD + options.pad):
+    if info.bbox is None or not use_regions(src, [name], reach + PAD + options.pad):
         return []
     lo = [v - options.pad for v in info.bbox[0]]
     hi = [v + options.pad for v in info.bbox[1]]
-    return clip_regions(occupied_regions(src, [name], PAD + options.pad), lo, hi)
+    return clip_regions(occupied_regions(src, [name], reach + PAD + options.pad), lo, hi)
 
 
 def upres_smoke(method, smoke: SmokeFrame, f: int, with_velocity: bool, warn) -> SmokeFrame:
