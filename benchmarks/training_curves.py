@@ -84,8 +84,9 @@ def main(argv=None) -> int:
     axes[1].set_title("discriminator losses (below chance = pulling)")
     axes[2].set_title("discriminator accuracy (real, generated)")
     for ax in axes:
-        ax.set_xlabel("training time (hours, 1 CPU thread)")
-        ax.legend(fontsize=7)
+        # wall-clock: the runs used 1 or 2 CPU threads (each run's config.json says which)
+        ax.set_xlabel("training time (wall-clock hours)")
+        ax.legend(fontsize=6, ncol=2 if ax is axes[2] else 1, loc="lower left")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=80)
