@@ -191,7 +191,9 @@ def _paste(vol: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(out, -1, 0) if vol.is_vector else out
 
 
-REGION_PAD = 6  # low-res cells around a region: tricubic's reach (2), the blurs, advection
+# low-res cells around a region: the baselines' reach (tricubic-bp 5, tricubic 2), the blurs,
+# advection
+REGION_PAD = 6
 
 
 def eval_regions(inputs: VdbSequence, others: list[VdbSequence], lay: Layout,
