@@ -16,15 +16,15 @@ average / 4); `lr_gauss` is billow's own training derivation (Gaussian blur, sig
 4 / (2 sqrt(pi)) high-res cells, then linear sampling), kept as an extra set. Sets finish
 atomically (set.json last) and a re-run skips finished sets. `--quick`: tiny sizes, 3 frames.
 
-`eval` runs every method through the product path (`billow baseline` for tricubic,
-tricubic-bp and wavelet turbulence, `billow upres --model` for each `--model NAME=PATH`, then `billow eval` against the
-high-res reference) and adds, on a few frames per set (`--metric-frames`): the lattice measure
-at the 4-voxel period (method and reference), the velocity-scale response (high-band energy at
-`--velocity-scale` 0 and 2 over 1, models only), amplitude equivariance (upres of 0.1x and 10x
-the input density, scaled back) and the rendered brightness against the input's (one material,
-`billow.metrics.artefacts.BRIGHTNESS_SIGMA`). It writes OUT/table.md, OUT/results.json,
-OUT/frames.png (a dense and a wispy frame) and OUT/<set>/frames.png; finished sets are reused
-when re-run with the same methods (`--fresh` to redo).
+`eval` runs every method through the product path (`billow baseline` for tricubic, tricubic-bp
+and wavelet turbulence, `billow upres --model` for each `--model NAME=PATH`, then `billow eval`
+against the high-res reference) and adds, on a few frames per set (`--metric-frames`): the
+lattice measure at the 4-voxel period (method and reference), the velocity-scale response
+(high-band energy at `--velocity-scale` 0 and 2 over 1, models only), amplitude equivariance
+(upres of 0.1x and 10x the input density, scaled back) and the rendered brightness against the
+input's (one material, `billow.metrics.artefacts.BRIGHTNESS_SIGMA`). It writes OUT/table.md,
+OUT/results.json, OUT/frames.png (a dense and a wispy frame) and OUT/<set>/frames.png; finished
+sets are reused when re-run with the same methods (`--fresh` to redo).
 """
 
 from __future__ import annotations

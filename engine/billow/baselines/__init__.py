@@ -1,8 +1,9 @@
 """What a user would use instead of billow: interpolation (nearest, trilinear, tricubic
-Catmull-Rom), tricubic back-projected onto the input's block means (`tricubic-bp`: the best
-of these on box-averaged smoke, no invented detail) and wavelet turbulence (Kim et al. 2008). All share one per-frame interface,
-`step(density_lr, velocity_lr) -> density_hr`, on `[x, y(, z)]` blocks with velocity
-`[D, x, y(, z)]` in low-res cells per frame; the output sits on `billow.upres_matrix`."""
+Catmull-Rom), tricubic back-projected onto the input's block means (`tricubic-bp`: the best of
+these on box-averaged smoke, no invented detail) and wavelet turbulence (Kim et al. 2008). All
+share one per-frame interface, `step(density_lr, velocity_lr) -> density_hr`, on `[x, y(, z)]`
+blocks with velocity `[D, x, y(, z)]` in low-res cells per frame; the output sits on
+`billow.upres_matrix`."""
 
 from __future__ import annotations
 
@@ -64,5 +65,6 @@ def make_baseline(name: str, factor: int, **params):
     raise ValueError(f"unknown baseline '{name}' (choose {', '.join(METHODS)})")
 
 
-__all__ = ["BackProjected", "INTERPOLATIONS", "METHODS", "Interpolation", "WaveletConfig", "WaveletTurbulence",
+__all__ = ["BackProjected", "INTERPOLATIONS", "METHODS", "Interpolation", "WaveletConfig",
+           "WaveletTurbulence",
            "make_baseline", "upsample"]

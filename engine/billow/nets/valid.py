@@ -130,7 +130,8 @@ def add(a: Margin, b: Margin) -> Margin:
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
     """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
-    ("cubic", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to keep `m` cells of margin."""
+    ("cubic", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to
+    keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
             m += k

@@ -14,7 +14,7 @@ from .upsample import (
     upsample_velocity,
 )
 
-__all__ = ["advect", "block_means", "project_block_means", "central_difference", "curl", "downsample", "downsample_region",
-           "downsample_velocity",
-           "gaussian_blur", "interpolate_cubic", "interpolate_linear", "interpolate_nearest", "interpolate_velocity",
-           "upsample", "upsample_velocity"]
+__all__ = ["advect", "block_means", "project_block_means", "central_difference", "curl",
+           "downsample", "downsample_region", "downsample_velocity", "gaussian_blur",
+           "interpolate_cubic", "interpolate_linear", "interpolate_nearest",
+           "interpolate_velocity", "upsample", "upsample_velocity"]
