@@ -127,7 +127,8 @@ def _randomised(kind: str, dim: int, **kw):
     ("fast", 2, True, "none", "none"), ("smooth", 2, True, "none", "none"),
     ("smooth", 3, False, "none", "none"), ("smooth", 3, False, "speed", "none"),
     ("smooth", 3, False, "speed", "block"), ("smooth", 2, False, "none", "block"),
-    ("smooth", 3, False, "speed", "block3-tricubic"), ("smooth", 2, False, "none", "block2-tricubic"),
+    ("smooth", 3, False, "speed", "block3-tricubic"),
+    ("smooth", 2, False, "none", "block2-tricubic"),
     ("paper", 2, False, "none", "none")])
 def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
                                                                projection):
@@ -164,7 +165,8 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
         cubic = {"projection_steps": 3, "base_interpolation": "tricubic"}
         cfg, g = _randomised(kind.split("-")[0], dim,
                              detail_gate="speed" if kind.endswith("gated") else "none",
-                             projection="block" if kind.endswith(("projected", "cubic")) else "none",
+                             projection=("block" if kind.endswith(("projected", "cubic"))
+                                         else "none"),
                              **(cubic if kind.endswith("cubic") else {}))
         n = 2 * g.receptive_radius + 4
         x = torch.cat([torch.full((1, 1, *([n] * dim)), 0.6),
