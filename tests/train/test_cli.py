@@ -55,6 +55,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, data2d, cli):
     assert_one_line_error(r, 2, "--tile")
     r = cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
     assert_one_line_error(r, 2, "checkpoint")
+    for flag in (["--projection", "block"], ["--base-interpolation", "tricubic"]):
+        r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "fast",
+                *flag, "--dry-run")
+        assert_one_line_error(r, 2, "smooth generator", "'fast'")  # not silently ignored
+    r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "smooth",
+            "--projection", "block", "--projection-steps", "0", "--dry-run")
+    assert_one_line_error(r, 2, "--projection-steps 0")
 
 
 def test_train_resume_export_finetune(tmp_path, data2d, cli):
