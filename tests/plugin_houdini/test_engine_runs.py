@@ -116,7 +116,8 @@ def test_sop_cook_and_the_onnx_sop_recipe_agree(tmp_path, toy_model):
     assert placed.sum() == pytest.approx(expected.sum(), rel=1e-4)
 
 
-def test_cancel_stops_the_engine_and_keeps_whole_frames(tmp_path, toy_model):
+def test_cancel_stops_the_engine_and_keeps_whole_frames(tmp_path, toy_model, monkeypatch):
+    import billow_houdini.runner as runner
     from billow.io import list_grids
 
     from tests.infer.conftest import smoke_frame
@@ -135,11 +136,22 @@ def test_cancel_stops_the_engine_and_keeps_whole_frames(tmp_path, toy_model):
         if state.done >= 1:
             raise Interrupted
 
+    ended = []  # how the engine ended: 130 = it handled the interrupt, -9 = killed after grace
+    real_stop = runner.stop
+
+    def stop(proc, grace):
+        real_stop(proc, grace)
+        ended.append(proc.returncode)
+
+    monkeypatch.setattr(runner, "stop", stop)
     with pytest.raises(Interrupted):
         run_engine(argv, report, grace=10)
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert 1 <= len(written) < 40, written  # stopped early, no temporary files left behind
-    assert all(n.startswith("s.") and n.endswith(".vdb") for n in written), written
+    # a killed engine cannot remove its temporary (seen once with two suites on 2 cores):
+    # the exit code in the message tells that case from a cleanup bug
+    assert all(n.startswith("s.") and n.endswith(".vdb") for n in written), (ended, written)
+    assert ended and ended[-1] == 130, ended
     for name in written:  # whole frames only
         assert {g.name for g in list_grids(tmp_path / "out" / name)} >= {"density"}
 
