@@ -357,6 +357,9 @@ def _metric_frames(n: int, count: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(1, n, count + 2)[1:-1]})
 
 
+# baselines whose amplitude equivariance is measured (wavelet's noise is scaled by the input's
+# energy: not measured, see README_ood.md)
+EQUIVARIANT_BASELINES = ("tricubic", "tricubic-bp")
 MEASURES_VERSION = 2  # bump when a measure changes: finished sets are then re-measured
 KEYS = ("l1", "mass_ratio", "spectrum_error", "residual_ratio", "flicker_ratio")
 
@@ -443,7 +446,7 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
                     _billow(["upres", str(lr), str(p), "--model", m["path"], "--frames", mspec,
                              "--velocity-scale", str(s), "--threads", str(a.threads)], logf,
                             a.threads)
-        if m["kind"] == "model" or m["name"] in ("tricubic", "tricubic-bp"):
+        if m["kind"] == "model" or m["name"] in EQUIVARIANT_BASELINES:
             for k, pattern in scaled.items():
                 p = set_out / f"{m['name']}_x{k:g}" / "up.####.vdb"
                 if a.fresh or not _frames_exist(p, mframes):
@@ -491,7 +494,7 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
                                 hr_shape)
                     add(r, f"hb_vs{s}", high_band_energy(ys, FACTOR) / e1 if e1 > 0 else
                         math.nan)
-            if m["kind"] == "model" or m["name"] in ("tricubic", "tricubic-bp"):
+            if m["kind"] == "model" or m["name"] in EQUIVARIANT_BASELINES:
                 for k in (0.1, 10):
                     yk = _dense(frame_path(set_out / f"{m['name']}_x{k:g}" / "up.####.vdb", t),
                                 hr_shape)

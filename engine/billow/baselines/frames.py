@@ -24,7 +24,7 @@ def upres_file(method, src, dst, factor: int, options: ReadOptions, *, with_velo
                style: str, half: bool, metadata: dict, warn, message) -> None:
     """Upres the frame `src` into `dst` with a stateless `method` (an interpolation): region by
     region for a sparse cache (`message` says so), else in one block."""
-    boxes = frame_regions(src, options, getattr(method, "reach", 2))
+    boxes = frame_regions(src, options, method.reach)
     if boxes:
         message(f"sparse cache, {len(boxes)} occupied region(s) upres'd one by one")
         builders: dict = {}
@@ -44,7 +44,7 @@ def upres_file(method, src, dst, factor: int, options: ReadOptions, *, with_velo
                       up_axis=options.up_axis, half=half, metadata=metadata)
 
 
-def frame_regions(src, options: ReadOptions, reach: int = 2) -> list:
+def frame_regions(src, options: ReadOptions, reach: int) -> list:
     """The occupied regions of a sparse frame (`billow.io.regions`) grown by the method's
     `reach` (input cells an output voxel reads: 2 for Catmull-Rom) + PAD, cut to the block the
     one-block run reads (the density's active box grown by `--pad`): the interpolations repeat

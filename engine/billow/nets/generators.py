@@ -79,9 +79,9 @@ class GeneratorConfig:
                                    "and adds one low-res cell of halo)")
     base_interpolation: str = option(
         "linear", "smooth generator: the interpolated density the residual is added to: "
-        "'linear' or 'tricubic' (Catmull-Rom; with 2-3 block projection steps it starts 5-10% "
+        "'linear' or 'tricubic' (Catmull-Rom; with 3 block projection steps it starts 3-10% "
         "closer to the reference than plain tricubic on box-averaged input, where linear starts "
-        "5-14% further)", choices=("linear", "tricubic"))
+        "5-14% further: benchmarks/base_l1.py)", choices=("linear", "tricubic"))
 
     @property
     def in_channels(self) -> int:
@@ -354,8 +354,9 @@ class SmoothGenerator(nn.Module):
         the farthest input that changes an output voxel (a linear x2 of cell i reads i +- 1;
         the x2 conv and the second linear x2 reach one cell further; the x4 conv stays
         inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
-        it); plus the vorticity stencil. The linear base only reaches 1 low-res cell."""
-        return (max(1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius, 2)  # cubic base: 2
+        it); plus the vorticity stencil. The linear base reaches 1 low-res cell, the tricubic 2:
+        both inside the trunk's reach; each projection step adds 1."""
+        return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,9 +2,9 @@
 factor^D block means equal the low-res cells they came from.
 
 Why: box-averaged (or any mass-conserving) low-res smoke states each block's mean exactly, and
-interpolation does not keep it: tricubic of box-averaged smoke is 5-14% further from the
-high-res reference (L1) than tricubic followed by 2-3 of these steps (measured on the
-out-of-family sets, benchmarks/ood_results_smooth.md). The networks end with it (so their
+interpolation does not keep it: tricubic followed by three of these steps is 0.90-0.97x
+tricubic's L1 to the high-res reference on the out-of-family sets
+(benchmarks/ood_results_smooth.md, session 7). The networks end with it (so their
 invented detail cannot change the total density or the render's brightness) and the
 `tricubic-bp` baseline is tricubic plus three steps.
 """
