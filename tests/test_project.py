@@ -69,3 +69,19 @@ def test_cli_summaries_match_the_commands_and_start_up_is_light():
             "assert 'torch' not in sys.modules, 'torch imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_command_prints_its_help(capsys):
+    """`billow <command> --help` renders every option's text (a bare "%" in an option's help
+    once broke `train --help` and `finetune --help` with a TypeError)."""
+    import pytest
+
+    from billow.cli import COMMANDS, build_parser
+    from billow.commands.uv import UV_COMMANDS
+
+    argvs = [[name] for name in COMMANDS] + [["uv", name] for name in UV_COMMANDS]
+    for argv in argvs:
+        with pytest.raises(SystemExit) as stop:
+            build_parser(only=argv[0]).parse_args([*argv, "--help"])
+        assert stop.value.code == 0, argv
+        assert "usage: " in capsys.readouterr().out, argv

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, skip=(), title: str |
             continue
         tp = _base_type(f.type)
         default = f.default
-        text = f.metadata["help"]
+        # option help is prose ("3-10% closer"); argparse would read its "%" as a format spec
+        text = f.metadata["help"].replace("%", "%%")
         if tp is bool:
             group.add_argument(_flag(f), dest=f.name, default=default,
                                action=argparse.BooleanOptionalAction, help=text)
