@@ -2,7 +2,7 @@
 
 A reader thread turns stdout's `--progress json` lines into `Status` updates and keeps a tail of
 stderr for the error message; the caller (Blender's modal operator on a timer, or a test) only
-reads `Status` snapshots. Cancelling sends an interrupt (the engine removes the temporary file
+reads `Status` snapshots. Cancelling asks the engine to stop (SIGTERM; the engine removes the temporary file
 of the frame it is writing), then kills after a grace period, then removes any stray temporary
 files of the output pattern: finished frames stay (a re-run resumes with --skip-existing), a
 partial frame never appears under a final name (the engine writes each frame to
@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..vendor.billow_client import send_signal
+from ..vendor.billow_client import cancel_signal, send_signal
 from .command import engine_env, popen_kwargs
 from .progress import Status, engine_error, parse_line
 
@@ -107,7 +107,7 @@ class EngineJob:
             return
         self._cancelled.set()
         self.status.set(state="cancelling")
-        self._signal(signal.SIGINT)
+        self._signal(cancel_signal())
         if not wait:
             threading.Thread(target=self._reap, daemon=True).start()
             return

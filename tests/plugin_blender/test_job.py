@@ -52,7 +52,7 @@ def test_job_with_a_missing_engine_fails_cleanly(tmp_path):
 
 
 def test_cancel_kills_an_engine_that_ignores_interrupts_and_removes_temporaries(tmp_path):
-    """A stubborn engine (ignores SIGINT, mid-way through writing a frame's temporary file):
+    """A stubborn engine (ignores the cancel, mid-way through writing a frame's temporary file):
     killed after the grace period; its temporary file removed, the finished frame kept. The
     real engine is cancelled through the modal operator in test_extension.py."""
     out = tmp_path / "out" / "s_x4.####.vdb"
@@ -60,6 +60,7 @@ def test_cancel_kills_an_engine_that_ignores_interrupts_and_removes_temporaries(
     stubborn = (
         "import json, os, signal, sys, time\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         f"d = {str(out.parent)!r}\n"
         "open(os.path.join(d, 's_x4.0001.vdb'), 'w').write('done')\n"
         "print(json.dumps({'event': 'frame', 'done': 1, 'total': 3, 'frame': 1}), flush=True)\n"

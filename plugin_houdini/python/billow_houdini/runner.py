@@ -3,7 +3,7 @@
 The host passes one callback, `report(state)`, called for every progress event and every
 `tick` seconds in between. To cancel, the callback raises (inside Houdini,
 `hou.InterruptableOperation.updateLongProgress` raises `hou.OperationInterrupted` when the
-artist presses Esc) or `should_cancel()` returns True: the engine is interrupted (SIGINT, then
+artist presses Esc) or `should_cancel()` returns True: the engine is asked to stop (SIGTERM, then
 killed after `grace` seconds) and the exception propagates. Frames are written atomically by
 the engine, so a cancelled run leaves only whole frames and resumes with --skip-existing.
 """

@@ -372,12 +372,20 @@ def send_signal(proc: subprocess.Popen, sig) -> None:
         pass
 
 
+def cancel_signal() -> int:
+    """The signal that asks the engine to stop cleanly: SIGTERM on POSIX (it removes the
+    temporary file of the frame it is writing and exits 143), a console break on Windows.
+    Not SIGINT: a process started with SIGINT ignored (a shell's background job, a host that
+    ignores it) passes that on, and Python then never raises KeyboardInterrupt, so the engine
+    ran on until killed; the engine installs its SIGTERM handler itself."""
+    return signal.SIGINT if sys.platform == "win32" else signal.SIGTERM
+
+
 def stop(proc: subprocess.Popen, grace: float) -> None:
-    """Interrupt the engine (it removes the temporary file of the frame it is writing and exits
-    130), kill it after `grace` seconds."""
+    """Ask the engine to stop (`cancel_signal`), kill it after `grace` seconds."""
     if proc.poll() is not None:
         return
-    send_signal(proc, signal.SIGINT)
+    send_signal(proc, cancel_signal())
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
