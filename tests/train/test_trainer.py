@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from billow.nets import crop
+from billow.ops import project_block_means
 from billow.train import Trainer, resolve
 from billow.run.gan import CHANCE
 from billow.train.losses import l1_loss
@@ -211,3 +212,50 @@ def test_runs_saved_before_loss_scale_keep_raw_densities(tmp_path, data2d):
     del saved["train"]["loss_scale"]
     assert RunConfig.from_dict(saved).train.loss_scale == "off"
     assert tiny().train.loss_scale == "tile"  # new runs: tile-normalised losses
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_discriminators_see_real_tiles_through_the_generators_projection(tmp_path, data2d,
+                                                                          steps):
+    """A projecting generator's block means follow its input whatever it invents; real tiles
+    of blur-and-sample inputs do not, so D_s could tell them apart by that alone (it did:
+    session 8). Real tiles reach D_s and D_t through the same projection; L1 keeps the raw
+    reference."""
+    from billow.ops import block_means
+
+    tr = Trainer(tiny(generator="smooth", fine_channels=4, projection="block",
+                      projection_steps=steps, box_input=0.0, iterations=1, val_every=0),
+                 tmp_path / "r", data_path=data2d)
+    seen = {}
+
+    def spy(name, net):
+        def forward(*args):
+            seen[name] = [a.detach().clone() for a in args]
+            return net(*args)
+        return forward
+
+    lr, hr = tr.sampler.sample(2, scales=True)[:2]
+    tr._batch = lambda: (lr, hr)
+    tr.models["D_s"] = spy("D_s", tr.models["D_s"])
+    tr.temporal.discriminator_loss = (lambda f, real3, l, d, _loss=tr.temporal.discriminator_loss:
+                                      seen.setdefault("D_t", real3) and _loss(f, real3, l, d))
+    tr._step_ds()
+    tr._step_dt()
+    s, c, m = tr._loss_scale(lr), tr.cfg.train.context, tr.margin
+    cond = crop(lr[:, 1, :1], c) * s
+    shown = seen["D_s"][1][:2]  # the real half of the one call
+    raw = crop(hr[:, 1], m) * s
+
+    def mismatch(t):
+        return float((block_means(t, 4) - cond).abs().mean() / cond.abs().mean())
+
+    assert mismatch(raw) > 0.02  # blur-and-sample input: the raw reference disagrees
+    assert mismatch(shown) < 0.75 * mismatch(raw)  # 0.55x after one step here
+    expected = hr[:, 1]
+    for _ in range(steps):
+        expected = project_block_means(expected, lr[:, 1, :1], 4)
+    torch.testing.assert_close(shown, crop(expected, m) * s)
+    torch.testing.assert_close(seen["D_t"][1], expected * s)
+    no_projection = Trainer(tiny(generator="smooth", fine_channels=4, iterations=1,
+                                 val_every=0), tmp_path / "n", data_path=data2d)
+    assert torch.equal(no_projection._real(hr[:, 1], lr[:, 1]), hr[:, 1])

@@ -366,10 +366,16 @@ class SmoothGenerator(nn.Module):
         if self.gated:
             gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
             r = r[:, :1] + gate * r[:, 1:]
-        y = F.relu(_base(x, self.cfg.base_interpolation == "tricubic") + r)
+        return self.project(F.relu(_base(x, self.cfg.base_interpolation == "tricubic") + r),
+                            x[:, :1])
+
+    def project(self, y: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+        """The output's last step: `projection_steps` back-projections of high-res `y` onto the
+        block means of low-res density `low` (nothing without `projection: "block"`). Training
+        also shows the discriminators real tiles through it (`billow.train.trainer`)."""
         if self.cfg.projection == "block":
             for _ in range(self.cfg.projection_steps):
-                y = project_block_means(y, x[:, :1], FACTOR)
+                y = project_block_means(y, low, FACTOR)
         return y
 
     # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
