@@ -85,3 +85,23 @@ def test_every_command_prints_its_help(capsys):
             build_parser(only=argv[0]).parse_args([*argv, "--help"])
         assert stop.value.code == 0, argv
         assert "usage: " in capsys.readouterr().out, argv
+
+
+def test_main_restores_the_hosts_terminate_handlers(capsys):
+    """In-process callers (an embedding host) get their SIGTERM handler back after a command,
+    also when it failed."""
+    import signal
+
+    from billow.cli import TERMINATE_SIGNALS, main
+
+    def host(signum, frame):
+        pass
+
+    before = {s: signal.signal(s, host) for s in TERMINATE_SIGNALS}
+    try:
+        assert main(["info", "/no/such/file.vdb"]) == 2
+        assert all(signal.getsignal(s) is host for s in TERMINATE_SIGNALS)
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+    assert "error" in capsys.readouterr().err

@@ -121,12 +121,23 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
+# SIGTERM, and on Windows SIGBREAK: the console break the add-ons send to cancel
+# (`billow.client.cancel_signal`), which would otherwise end the process without unwinding, so
+# its temporary file stayed (Windows is not in CI: this branch is untested there)
+TERMINATE_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGBREAK") if hasattr(signal, n))
+
+
 def _on_sigterm(handler):
-    """Install `handler` for SIGTERM (main thread only; an embedding host keeps its own)."""
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except (ValueError, TypeError):  # not the main thread, or handler None (not ours)
-        return None
+    """Install `handler` (one, or a dict from a previous call) for TERMINATE_SIGNALS; returns
+    what was there (main thread only; an embedding host keeps its own)."""
+    previous = {}
+    for sig in TERMINATE_SIGNALS:
+        h = handler.get(sig) if isinstance(handler, dict) else handler
+        try:
+            previous[sig] = signal.signal(sig, h)
+        except (ValueError, TypeError):  # not the main thread, or handler None (not ours)
+            pass
+    return previous
 
 
 if __name__ == "__main__":
