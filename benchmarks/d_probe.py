@@ -15,12 +15,16 @@ paired data it trains on (e.g. /work/data/mixed96). Prints, for tiles drawn as t
 - generated / real power in radial bands of the tile's spectrum (cycles per high-res voxel;
   the input's Nyquist is 1/8 at 4x), in family.
 
-Session 8, `s8` at iteration 150 (tricubic base): D_s gave real 0.95, generated 0.02; real
-low-pass + generated high band (sigma 1.5) 0.94, generated low-pass + real high band 0.04,
-real blurred at sigma 1.5 0.27, at 0.7 0.90; another tile's condition 1.00. So D_s judges the
-structure at scales of 1.5 voxels and up (the band just above the input's Nyquist), not the
-per-voxel texture, and ignores its condition; the generator made 0.67-0.71x the real power
-below k = 0.25 and 0.34-0.41x above.
+Session 8 (`--batches 6`, checkpoints in /work/runs): in the three runs trained with the block
+projection as the generator's last step and raw real tiles shown to D_s (`proj_gan`, `s7_tc`,
+`s8`), D_s scored real tiles 0.91-0.997 and **the same real tiles put through the generator's
+projection 0.011-0.049**, as low as generated ones (0.02-0.25): it had learned "block means
+follow the input, so generated", which the generator cannot change; two of them also scored
+real tiles with another tile's condition as real (1.00), i.e. ignored the condition. The run
+without the projection in the loop (`gate_block2`) had no such cue (real 0.70, generated 0.47,
+another tile's condition 0.00). Since then training shows D_s and D_t real tiles through the
+projection (`Trainer._real`). The generated/real power above k = 0.375 was 0.13-0.16 in `s7_tc`
+and `s8`, 0.55-0.58 in `proj_gan` and `gate_block2`.
 """
 
 from __future__ import annotations
@@ -84,6 +88,9 @@ def main(argv=None) -> int:
             real = crop(hr[:, 1], t.margin) * s
             gen = crop(fake, t.margin) * s
             score("real", lr_core, real)
+            if cfg.model.projection == "block":  # what training shows D_s since session 8
+                score("real through the generator's projection", lr_core,
+                      crop(t._real(hr[:, 1], lr[:, 1]), t.margin) * s)
             score("generated", lr_core, gen)
             for sigma in SIGMAS:
                 low_r, low_g = gaussian_blur(real, sigma), gaussian_blur(gen, sigma)

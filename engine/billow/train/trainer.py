@@ -139,9 +139,10 @@ class Trainer:
         generator's final block projection onto its low-res input `(N, C, *s)`, as generated
         frames are. Why: a projecting generator's block means follow its input closely
         whatever it invents; real tiles of blur-and-sample inputs do not, and D_s learned that
-        cue, which the generator cannot change (a real tile, projected, scored 0.005 as real;
-        D_s won 97-100% of the time in every run with the projection in the loop:
-        `benchmarks/d_probe.py`, session 8). The L1 terms keep the unprojected reference."""
+        cue, which the generator cannot change (real tiles put through the projection scored
+        0.01-0.05 as real in all three runs with the projection in the loop, where D_s won
+        89-100% of the time: `benchmarks/d_probe.py`, session 8). The L1 terms keep the
+        unprojected reference."""
         if self.cfg.model.projection != "block":
             return hr
         return self.G.project(hr, lr[:, :1])
