@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), "")
     args = build_parser(only=chosen if chosen in COMMANDS else "").parse_args(argv)
-    previous = _on_sigterm(_raise_terminated)
+    previous = _install_terminate(_raise_terminated)
     try:
         return int(args.run(args) or 0)
     except BillowError as e:
@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{shorten(e)}); please report it with the command line", file=sys.stderr)
         return EXIT_RUNTIME
     finally:
-        _on_sigterm(previous)
+        for sig, handler in previous.items():  # the host's handlers back (None: not Python's)
+            if handler is not None:
+                signal.signal(sig, handler)
         sys.stderr.flush()
         # Drop what the failed command still references (frames hold OpenVDB objects) while
         # the interpreter is whole: otherwise nanobind lists them as "leaked" at exit.
@@ -124,19 +126,19 @@ def _raise_terminated(signum, frame):
 # SIGTERM, and on Windows SIGBREAK: the console break the add-ons send to cancel
 # (`billow.client.cancel_signal`), which would otherwise end the process without unwinding, so
 # its temporary file stayed (Windows is not in CI: this branch is untested there)
-TERMINATE_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGBREAK") if hasattr(signal, n))
+TERMINATE_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGBREAK")
+                          if hasattr(signal, n))
 
 
-def _on_sigterm(handler):
-    """Install `handler` (one, or a dict from a previous call) for TERMINATE_SIGNALS; returns
-    what was there (main thread only; an embedding host keeps its own)."""
+def _install_terminate(handler) -> dict:
+    """Install `handler` for TERMINATE_SIGNALS; returns what each had (main thread only; an
+    embedding host that calls `main` elsewhere keeps its own)."""
     previous = {}
     for sig in TERMINATE_SIGNALS:
-        h = handler.get(sig) if isinstance(handler, dict) else handler
         try:
-            previous[sig] = signal.signal(sig, h)
-        except (ValueError, TypeError):  # not the main thread, or handler None (not ours)
-            pass
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            break
     return previous
 
 

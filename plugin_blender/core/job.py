@@ -2,11 +2,11 @@
 
 A reader thread turns stdout's `--progress json` lines into `Status` updates and keeps a tail of
 stderr for the error message; the caller (Blender's modal operator on a timer, or a test) only
-reads `Status` snapshots. Cancelling asks the engine to stop (SIGTERM; the engine removes the temporary file
-of the frame it is writing), then kills after a grace period, then removes any stray temporary
-files of the output pattern: finished frames stay (a re-run resumes with --skip-existing), a
-partial frame never appears under a final name (the engine writes each frame to
-`.NAME.tmp-PID.vdb` and renames it).
+reads `Status` snapshots. Cancelling asks the engine to stop (SIGTERM; the engine removes the
+temporary file of the frame it is writing), then kills after a grace period, then removes any
+stray temporary files of the output pattern: finished frames stay (a re-run resumes with
+--skip-existing), a partial frame never appears under a final name (the engine writes each
+frame to `.NAME.tmp-PID.vdb` and renames it).
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ final stage states its own cost the same way; a projection onto the input's bloc
 with the card's halo grown by k (forward_core needs its own radius + k).
 
 Bit-identity with the padded pass (what `tests/nets/test_valid.py`,
-`tests/infer/test_core_only.py` and `benchmarks/upres_speed.py` check): each kept cell is computed from the same inputs by the same
-operator; the convolution libraries may still block a sum differently for another shape, so
-the tests compare the two on the backends billow ships with.
+`tests/infer/test_core_only.py` and `benchmarks/upres_speed.py` check): each kept cell is
+computed from the same inputs by the same operator; the convolution libraries may still block a
+sum differently for another shape, so the tests compare the two on the backends billow ships
+with.
 """
 
 from __future__ import annotations
