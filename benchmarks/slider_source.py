@@ -47,22 +47,24 @@ def main(argv=None) -> int:
     from billow.nets.generators import speed_gate
     from billow.ops.normalise import frame_sums, scales_from_sums
 
+    nets = {}
+    paths = [a.data / n / "raw" / f"frame_{a.frame:04d}.npz" for n in a.sets.split(",")]
+    try:  # every input checked before the first row
+        for model in a.models:
+            nets[model] = torch_module_from_card(load_card(model)).eval()
+            if getattr(nets[model].cfg, "detail_gate", "none") != "speed":
+                raise BillowError(f"{model}: not a speed-gated model")
+        for path in paths:
+            if not path.exists():
+                raise BillowError(f"{path}: no such frame")
+    except (OSError, BillowError) as e:
+        print(f"slider_source: error: {e}", file=sys.stderr)
+        return 2
     print("| model | set | velocity scaled for | HB at k = 0 / 1 / 2 |")
     print("|---|---|---|---|")
-    for model in a.models:
-        try:
-            card = load_card(model)
-            net = torch_module_from_card(card).eval()
-            if getattr(net.cfg, "detail_gate", "none") != "speed":
-                raise BillowError(f"{model}: not a speed-gated model")
-        except (OSError, BillowError) as e:
-            print(f"slider_source: error: {e}", file=sys.stderr)
-            return 2
-        for name in a.sets.split(","):
-            path = a.data / name / "raw" / f"frame_{a.frame:04d}.npz"
-            if not path.exists():
-                print(f"slider_source: error: {path}: no such frame", file=sys.stderr)
-                return 2
+    for model, net in nets.items():
+        for path in paths:
+            name = path.parent.parent.name
             raw = np.load(path)
             den = F.avg_pool3d(torch.from_numpy(raw["density"])[None, None].float(), 4)
             vel = F.avg_pool3d(torch.from_numpy(raw["velocity"])[None].float(), 4)
