@@ -38,10 +38,12 @@ def blender_ext_cli() -> Path | None:
     return None
 
 
-def engine_executable() -> str:
+@pytest.fixture(scope="session")
+def engine_executable(tmp_path_factory) -> str:
     """The `billow` console script of the environment running the tests; when that script would
     import another checkout's engine (an editable install elsewhere, e.g. from a git worktree),
-    a small launcher that runs this checkout's engine with the same Python."""
+    a small launcher that runs this checkout's engine with the same Python, in pytest's own
+    temporary folder (pytest prunes it; a folder in /tmp would outlive every run)."""
     found = Path(sys.executable).with_name("billow")
     script = str(found) if found.exists() else (shutil.which("billow") or "")
     import billow
@@ -53,8 +55,7 @@ def engine_executable() -> str:
                            capture_output=True, text=True, env=_clean_env(), check=False)
     if probe.returncode == 0 and Path(probe.stdout.strip()).resolve().parents[1] == here:
         return script
-    launcher = Path(os.environ.get("TMPDIR", "/tmp")) / f"billow-engine-{os.getpid()}" / "billow"
-    launcher.parent.mkdir(parents=True, exist_ok=True)
+    launcher = tmp_path_factory.mktemp("engine") / "billow"
     launcher.write_text(f"#!/bin/sh\nPYTHONPATH={here} exec {sys.executable} -m billow \"$@\"\n")
     launcher.chmod(0o755)
     return str(launcher)
@@ -94,7 +95,7 @@ def emit(obj):
 
 
 @pytest.fixture
-def run_blender(extension_zip, tmp_path, toy_models):
+def run_blender(extension_zip, tmp_path, toy_models, engine_executable):
     """run_blender(script) -> the dict the script passed to emit(); the extension is installed
     and enabled, PREFS holds its preferences (engine and model folder set)."""
 
@@ -102,7 +103,7 @@ def run_blender(extension_zip, tmp_path, toy_models):
         user = tmp_path / "blender_user"
         user.mkdir(exist_ok=True)
         prelude = PRELUDE.format(zip=str(extension_zip), module=MODULE,
-                                 engine=engine_executable() if engine is None else engine,
+                                 engine=engine_executable if engine is None else engine,
                                  models=str(toy_models))
         env = dict(os.environ, BLENDER_USER_RESOURCES=str(user))
         proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(script)],

@@ -12,17 +12,16 @@ from plugin_blender.core.command import UpresRequest, engine_prefix, upres_argv
 from plugin_blender.core.frames import discover
 from plugin_blender.core.job import EngineJob
 
-from .conftest import engine_executable
+
+def _argv(engine, seq, out, model, **kw):
+    return upres_argv(engine_prefix(engine), UpresRequest(str(seq), str(out), model=str(model),
+                                                          **kw))
 
 
-def _argv(seq, out, model, **kw):
-    return upres_argv(engine_prefix(engine_executable()),
-                      UpresRequest(str(seq), str(out), model=str(model), **kw))
-
-
-def test_job_runs_and_reports_progress(tmp_path, smoke_seq, toy_models):
+def test_job_runs_and_reports_progress(tmp_path, smoke_seq, toy_models, engine_executable):
     out = tmp_path / "out" / "s_x4.####.vdb"
-    job = EngineJob(_argv(smoke_seq, out, toy_models / "toy_x4.onnx", frames=(2, 3)), str(out))
+    job = EngineJob(_argv(engine_executable, smoke_seq, out, toy_models / "toy_x4.onnx",
+                          frames=(2, 3)), str(out))
     seen = []
     job.start()
     while not (snap := job.status.snapshot()).finished:  # what the modal timer does
