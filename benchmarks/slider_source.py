@@ -1,10 +1,11 @@
 """Where a gated model's velocity-scale response comes from: the high-band energy of its output
 at slider k = 0 / 1 / 2 (relative to 1), with the velocity scaled for the whole network (what
-`billow upres --velocity-scale k` does) and for the speed gate only (the trunk sees the
-velocity unscaled). Equal rows mean the trunk does not respond to the speed and the response
-is the gated channel's own.
+`billow upres --velocity-scale k` did up to session 8, and still does for models without a
+speed gate) and with k as the model's `detail` channel, which scales the speed the gate reads
+and nothing else (what `billow upres` does for gated models since session 9). Equal rows mean
+the trunk does not respond to the speed and the response is the gated channel's own.
 
-    python benchmarks/slider_source.py MODEL.onnx [...] --data /work/data/ood \\
+    python benchmarks/slider_source.py MODEL.onnx [...] --data /work/data/ood \
         [--sets phi_dense_128,phi_wisps_128] [--frame 15]
 
 MODEL is a card with torch weights beside it (`.pt`) and `detail_gate: "speed"`; the sets are
@@ -16,7 +17,7 @@ Session 8, frame 15 (whole network / gate only): the default (session 6) 0.45 / 
 **1.70 / 1 / 0.96 but 0.57 / 1 / 1.27** (phi_dense_128) and **1.31 / 1 / 1.07 but 0.65 / 1 /
 1.20** (phi_wisps_128). `s10`'s inverted slider is its trunk answering the scaled velocity
 (at k = 0 it sees still smoke and makes more high-band structure), not its gated channel: with
-the slider on the gate alone it works.
+the slider on the gate alone it works. Session 9 made that the product's slider.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ def main(argv=None) -> int:
     from billow.infer.backends import torch_module_from_card
     from billow.io.model_card import load_card
     from billow.metrics.artefacts import high_band_energy
-    from billow.nets import generators
-    from billow.nets.generators import speed_gate
     from billow.ops.normalise import frame_sums, scales_from_sums
 
     nets = {}
@@ -73,16 +72,12 @@ def main(argv=None) -> int:
             for mode in ("whole network", "gate only"):
                 hb = {}
                 for k in (0.0, 1.0, 2.0):
-                    v = vel / s_v * (k if mode == "whole network" else 1.0)
-                    # gate only: the gate's velocity alone is scaled (the trunk's is not)
-                    gate = (lambda vv, f, k=k: speed_gate(vv * k, f)) if mode == "gate only" \
-                        else speed_gate
-                    generators.speed_gate = gate
-                    try:
-                        with torch.no_grad():
-                            y = net(torch.cat([den / s_d, v], 1))[0, 0].numpy()
-                    finally:
-                        generators.speed_gate = speed_gate
+                    if mode == "whole network":
+                        x = torch.cat([den / s_d, vel / s_v * k], 1)
+                    else:  # the detail channel: the gate's speed alone is scaled
+                        x = torch.cat([den / s_d, vel / s_v, torch.full_like(den, k)], 1)
+                    with torch.no_grad():
+                        y = net(x)[0, 0].numpy()
                     hb[k] = high_band_energy(y, 4)
                 print(f"| {model.stem} | {name} | {mode} | {hb[0.0] / hb[1.0]:.2f} / 1 / "
                       f"{hb[2.0] / hb[1.0]:.2f} |")

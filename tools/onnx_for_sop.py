@@ -6,7 +6,9 @@
 A development tool (tools/, not shipped): runs outside Houdini, in billow's Python from a
 checkout (needs `onnx`; `onnxruntime` for --check). billow's
 contract is an input `(N, C, X, Y, Z)` float32 with channels in the model card's order
-(`density, vel.x, vel.y, vel.z`), velocity in low-res cells per frame times the card's
+(`density, vel.x, vel.y, vel.z`, and `detail` for models with a speed gate: the art-direction
+factor, a volume of 1 for the model as trained, 0 for no invented detail, 2 for twice the
+speed its detail follows), velocity in low-res cells per frame times the card's
 normalisation, and an output `(N, 1, 4X, 4Y, 4Z)`. The SOP fills a flat buffer from Houdini
 volumes and reshapes it to the shape typed in its parameters, so this script writes a model
 with:
@@ -56,6 +58,8 @@ def channel_scales(card: dict, voxel_size: float | None, fps: float | None) -> n
     for name in card["inputs"]:
         if name == "density":
             scales.append(float(norm.get("density", 1.0)))
+        elif name == "detail":  # the art-direction factor: a plain number
+            scales.append(1.0)
         else:
             scales.append(float(norm.get("velocity", 1.0)) * to_cells)
     return np.asarray(scales, np.float32)

@@ -13,6 +13,7 @@ import torch
 
 from billow.infer import UpresConfig, load_card, make_backend
 from billow.infer import backends
+from billow.infer.art import network_velocity
 from billow.infer.models import default_model
 from billow.infer.upres import input_scales, upres_blocks
 from billow.io import ReadOptions, read_smoke_frame
@@ -25,7 +26,9 @@ def _assemble(run, card, frame, tile: int) -> np.ndarray:
     dens, vel = frame.density, frame.velocity.data
     out = np.zeros(tuple(card.scale * n for n in dens.shape), np.float32)
     origin = np.array(dens.offset) * card.scale
-    for block, offset in upres_blocks(dens, vel, run, card, UpresConfig(), tile,
+    # the slider as trained (1), as `upres_frame` makes the network's velocity input
+    net_vel = network_velocity(vel, np.ones(dens.shape, np.float32), card.slider_input)
+    for block, offset in upres_blocks(dens, net_vel, run, card, UpresConfig(), tile,
                                       input_scales(dens.data, vel, card)):
         lo = np.array(offset) - origin
         out[tuple(slice(a, a + n) for a, n in zip(lo, block.shape))] = block
@@ -95,7 +98,8 @@ def test_weights_that_are_not_the_onnx_files_are_not_used(tmp_path):
     backend = make_backend(card, threads=1)
     run = backend.core(card.halo, card.scale)
     assert "do not reproduce its ONNX file" in backend.core_note
-    x = np.random.default_rng(1).random((1, 4) + (2 * card.halo + 3,) * 3, np.float32)
+    x = np.random.default_rng(1).random((1, len(card.inputs)) + (2 * card.halo + 3,) * 3,
+                                        np.float32)
     h = card.scale * card.halo
     assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
 

@@ -32,7 +32,9 @@ def test_card_and_contract(name, dim):
     model = models_dir() / f"{name}.onnx"
     card = load_card(model)
     assert card.scale == 4 and card.dim == dim and card.inputs[0] == "density"
-    assert len(card.inputs) == 1 + dim  # density and low-res velocity
+    # density and low-res velocity; the 3D default has a speed gate and takes the slider
+    assert list(card.inputs[1: 1 + dim]) == [f"vel.{a}" for a in "xyz"[:dim]]
+    assert list(card.inputs[1 + dim:]) == (["detail"] if dim == 3 else [])
     assert model.stat().st_size < 8_000_000  # a few MB, as promised
     training = card.extra["training"]
     for key in ("lr_res", "train_sims", "validation_sims", "iterations", "wall_time_s",

@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from billow.infer import UpresConfig, load_card, make_backend
+from billow.infer.art import network_velocity
 from billow.infer.upres import (_dense_passes, input_scales, second_pass_memory_bytes,
                                 upres_blocks)
 from billow.io import ReadOptions, Volume, read_smoke_frame
 from billow.ops import downsample, downsample_region
 
 from .conftest import smoke_frame
+from .toy_model import export_toy
 
 
 @pytest.mark.parametrize("factor", [2, 4])
@@ -54,11 +56,17 @@ def _assemble(blocks):
     return out, tuple(lo), len(blocks)
 
 
-@pytest.mark.parametrize("scale,tile,batch,blend", [(8, 5, 1, 0.0), (8, 24, 3, 0.3),
-                                                    (16, 12, 2, 0.0)])
+@pytest.mark.parametrize("scale,tile,batch,blend,slider", [
+    (8, 5, 1, 0.0, False), (8, 24, 3, 0.3, False), (16, 12, 2, 0.0, False),
+    (8, 7, 2, 0.0, True)])
 def test_streamed_second_pass_equals_the_dense_one(tmp_path, toy_model, scale, tile, batch,
-                                                   blend):
+                                                   blend, slider):
+    """Also for a model that takes the slider as its `detail` channel (a per-voxel factor
+    here, as a mask makes it), which the second pass up-samples but does not scale."""
     frame = read_smoke_frame(smoke_frame(tmp_path / "f.vdb"), ReadOptions())
+    if slider:
+        toy_model = export_toy(tmp_path / "m", "gated_x4", channels=5, card_channels=[
+            "density", "vel.x", "vel.y", "vel.z", "detail"])
     card = load_card(toy_model)
     run = make_backend(card).run
     # one blob and the empty space beside it (small: 16x is 4096 output voxels per input one)
@@ -68,6 +76,8 @@ def test_streamed_second_pass_equals_the_dense_one(tmp_path, toy_model, scale, t
                   frame.density.matrix)
     vel = np.ascontiguousarray(frame.velocity.data[box])
     scales = input_scales(dens.data, vel, card)
+    factor = np.random.default_rng(5).uniform(0, 2, dens.shape).astype(np.float32)
+    vel = network_velocity(vel, factor, card.slider_input)
     cfg = UpresConfig(scale=scale, batch=batch, detail_blend=blend)
     streamed = _assemble(upres_blocks(dens, vel, run, card, cfg, tile, scales))
     dense = _assemble(_dense_passes(dens, vel, run, card, cfg, tile, scales))

@@ -122,6 +122,39 @@ def test_velocity_scale_and_mask_reach_the_network(tmp_path, toy_model, mask):
     assert vy[second] == pytest.approx((2 if mask is None else 1) * base, rel=1e-5)
 
 
+@pytest.mark.parametrize("scale", [4, 8])
+@pytest.mark.parametrize("mask", [None, "sphere:{x},{y},{z},0.3,0.2"])
+def test_a_model_with_a_detail_input_gets_the_slider_as_that_channel(tmp_path, mask, scale):
+    """Gated models take the slider (with its mask) as their `detail` channel and the velocity
+    as it is, so the trunk reads the flow it was trained on; at 8x the second pass gets the
+    same (its cells are finer, and so is its speed unit) and the same factor, which is not
+    a speed."""
+    model = export_toy(tmp_path / "m", "gated_x4", channels=5,
+                       card_channels=["density", "vel.x", "vel.y", "vel.z", "detail"])
+    path = smoke_frame(tmp_path / "in/s.0001.vdb")
+    card = load_card(model)
+    assert card.slider_input
+    rec = Recorder()
+    frame_centre = (0.3 + 0.1 * (3 + 8), -0.2 + 0.1 * (-2 + 10), 1.0 + 0.1 * (5 + 12))
+    cfg = UpresConfig(velocity_scale=2.0, tile=128, scale=scale,
+                      mask=mask and mask.format(x=frame_centre[0], y=frame_centre[1],
+                                                z=frame_centre[2]))
+    upres_sequence([(1, path, tmp_path / "out/s.0001.vdb")], TorchBackend(rec), card, cfg,
+                   ReadOptions(), progress_mode="none")
+    offset = np.array(read_smoke_frame(path).density.offset)
+    base = 2.4 / 0.1 / 24  # cells per frame of the input grid
+    first = np.array((3 + 8, -2 + 10, 5 + 12)) - offset  # inside the sphere
+    second = np.array((3 + 30, -2 + 12, 5 + 9)) - offset  # outside it
+    h = card.halo
+    x = rec.seen[-1][0].numpy()  # the last pass; one tile holds the whole block
+    step = scale // 4  # the last pass's cells per input cell
+    assert len(rec.seen) == (1 if scale == 4 else 2)
+    for cell, factor in ((first, 2.0), (second, 2.0 if mask is None else 1.0)):
+        at = tuple(step * cell + step // 2 + h)
+        assert x[2][at] == pytest.approx(base, rel=1e-4)  # vel.y, unscaled
+        assert x[4][at] == pytest.approx(factor, rel=1e-4)
+
+
 def test_same_inputs_same_output(smoke_seq, toy_model, tmp_path):
     outs = []
     for k in range(2):

@@ -14,6 +14,7 @@ from billow.nets import (
     build_generator,
     voxel_shuffle,
 )
+from billow.ops.upsample import interpolate_linear
 
 
 def _weights(model) -> int:
@@ -254,3 +255,40 @@ def test_speed_gate_makes_the_velocity_scale_steer_detail():
         g.out.bias[1:].add_(0.5)
         assert torch.equal(g(still), before[0])
         assert not torch.allclose(g(x), before[1], atol=1e-4)
+
+
+def test_the_detail_channel_reaches_only_the_speed_gate():
+    """Gated models take the slider as their own last channel, `detail`: it multiplies the
+    speed the gate reads and nothing else. Absent (as in training) it is 1; at any value the
+    trunk's residuals are the ones it makes of the unscaled flow, which scaling the velocity
+    itself would change (issue 17: s10's trunk inverted the slider that way); the core-only
+    pass of tiled inference reads it the same way."""
+    from billow.nets.generators import DETAIL_CHANNEL, speed_gate
+
+    cfg, g = _randomised("smooth", 3, detail_gate="speed", projection="block")
+    assert cfg.channel_names[-1] == DETAIL_CHANNEL and cfg.in_channels == 5
+    assert "detail" not in _randomised("smooth", 3)[0].channel_names
+    torch.manual_seed(3)
+    n = 2 * g.receptive_radius + 3
+    x = torch.cat([torch.rand(1, 1, n, n, n), torch.randn(1, 3, n, n, n)], dim=1)
+    factor = 2.0 * torch.rand(1, 1, n, n, n)  # a per-voxel slider, as a mask makes it
+    seen = []
+    g.out.register_forward_hook(lambda m, i, o: seen.append(o))
+    with torch.no_grad():
+        trained = g(x)
+        assert torch.equal(g(torch.cat([x, torch.ones_like(factor)], 1)), trained)
+        y = g(torch.cat([x, factor], 1))
+        assert torch.equal(seen[-1], seen[0])  # the trunk made the same residuals
+        assert not torch.allclose(y, trained, atol=1e-3)
+        r = seen[0]
+        want = torch.relu(interpolate_linear(x[:, :1], 4) + r[:, :1]
+                          + speed_gate(x[:, 1:] * factor, 4) * r[:, 1:])
+        assert torch.allclose(y, g.project(want, x[:, :1]), rtol=1e-5, atol=1e-4)
+        scaled = x.clone()
+        scaled[:, 1:] *= 2.0
+        g(scaled)
+        assert not torch.allclose(seen[-1], seen[0], atol=1e-4)  # what the slider used to do
+        h = g.receptive_radius
+        core = g.forward_core(torch.cat([x, factor], 1), h)
+        assert torch.allclose(core, y[:, :, 4 * h: -4 * h, 4 * h: -4 * h, 4 * h: -4 * h],
+                              atol=1e-6)

@@ -66,6 +66,16 @@ def test_channel_scales_convert_world_velocity(toy_model):
     assert list(sop.channel_scales(card, None, None)) == [1, 1, 1, 1]
 
 
+def test_the_detail_channel_is_a_plain_factor_not_a_velocity(toy_model):
+    """A gated model's `detail` input (the slider) is passed through as the volume the SOP
+    is given: neither normalised nor converted from world units like the velocity."""
+    sop = load_onnx_for_sop()
+    card = json.loads(toy_model.with_suffix(".json").read_text())
+    card = dict(card, inputs=card["inputs"] + ["detail"], normalisation={"velocity": 0.5})
+    assert list(sop.channel_scales(card, 0.1, 24.0)) == pytest.approx(
+        [1, 0.5 / 2.4, 0.5 / 2.4, 0.5 / 2.4, 1])
+
+
 def test_script_command_line(toy_model, tmp_path, capsys):
     sop = load_onnx_for_sop()
     assert sop.main([str(toy_model), str(tmp_path / "m.onnx"), "--shape", "4", "4", "4",

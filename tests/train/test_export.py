@@ -14,11 +14,16 @@ from billow.train.export import export, load_generator
 from .test_trainer import tiny
 
 
-@pytest.mark.parametrize("dim, kind", [(2, "fast"), (3, "fast"), (2, "paper")])
+@pytest.mark.parametrize("dim, kind", [(2, "fast"), (3, "fast"), (2, "paper"),
+                                       (3, "smooth-gated")])
 def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
+    """Gated models also take the slider: their ONNX input has a `detail` channel."""
     data = data2d if dim == 2 else data3d
-    cfg = tiny(dim=dim, generator=kind, iterations=1, tile=2 if dim == 3 else 4,
-               context=1, batch=1, val_every=0, temporal="none", use_vorticity=(dim == 3))
+    gated = {"detail_gate": "speed", "fine_channels": 4} if kind.endswith("gated") else {}
+    cfg = tiny(dim=dim, generator=kind.split("-")[0], iterations=1, tile=2 if dim == 3 else 4,
+               context=1, batch=1, val_every=0, temporal="none",
+               use_vorticity=(dim == 3 and not gated), **gated)
+    channels = 1 + dim + (1 if gated else 0)
     Trainer(cfg, tmp_path / "run", data_path=data).train()
     out = tmp_path / "models" / "m.onnx"
     card = export(tmp_path / "run", out)
@@ -26,8 +31,9 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     g, _, _ = load_generator(tmp_path / "run")
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     for size in [(5, 7, 6)[:dim], (9, 4, 3)[:dim]]:  # dynamic spatial axes
-        x = torch.rand(2, 1 + dim, *size)
-        x[:, 1:] -= 0.5
+        x = torch.rand(2, channels, *size)
+        x[:, 1: 1 + dim] -= 0.5
+        x[:, 1 + dim:] *= 2  # the slider, 0 to 2
         with torch.no_grad():
             ref = g(x).numpy()
         got = sess.run(None, {"input": x.numpy()})[0]
@@ -35,7 +41,9 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
         assert np.abs(got - ref).max() <= 1e-4 * np.abs(ref).max()
     assert card["scale"] == 4 and card["up_axis"] == "y"
     assert card["halo"] == g.receptive_radius
-    assert card["inputs"] == ["density"] + [f"vel.{a}" for a in "xyz"[:dim]]
+    assert card["inputs"] == (["density"] + [f"vel.{a}" for a in "xyz"[:dim]]
+                              + (["detail"] if gated else []))
+    assert card["io"]["input"]["shape"][1] == channels
     # the inference side reads this card and can rebuild the torch module from it
     from billow.infer.backends import torch_module_from_card
     from billow.io.model_card import load_card
@@ -43,7 +51,7 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     loaded = load_card(out)
     assert loaded.halo == card["halo"] and loaded.scale == 4 and loaded.dim == dim
     net = torch_module_from_card(loaded).eval()
-    x = torch.rand(1, 1 + dim, *([5] * dim))
+    x = torch.rand(1, channels, *([5] * dim))
     with torch.no_grad():
         assert torch.equal(net(x), g(x))
     assert card["training"]["iterations"] == 1 and card["training"]["wall_time_s"] >= 0

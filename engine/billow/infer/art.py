@@ -1,8 +1,13 @@
 """Art direction (dissertation Sec. 3.5.2, Fig. 3.12): the network ties detail to velocity, so
-scaling the input velocity scales the detail it invents. 0 suppresses detail, 1 is as
-trained, 2 exaggerates. A detail mask w in [0, 1] (a float grid of the input, or a world-space
-sphere or box with a smooth falloff) confines the scale S to where w = 1: the velocity factor is
+scaling the velocity scales the detail it invents. 0 suppresses detail, 1 is as trained, 2
+exaggerates. A detail mask w in [0, 1] (a float grid of the input, or a world-space sphere or
+box with a smooth falloff) confines the scale S to where w = 1: the per-voxel factor is
 1 + (S - 1) w, so outside the mask the result is as trained.
+
+Models with a speed gate take the factor as their own `detail` channel and apply it to the
+speed the gate reads only; older models get the velocity times the factor (`network_velocity`).
+The thesis's way, scaling the velocity the whole network reads, let a trunk that answered a
+slowed flow with more structure invert the slider (issue 17, `benchmarks/slider_source.py`).
 """
 
 from __future__ import annotations
@@ -69,3 +74,12 @@ def velocity_scale_field(shape, velocity_scale: float, mask: np.ndarray | None) 
         return np.full(shape, velocity_scale, np.float32)
     w = np.clip(mask, 0.0, 1.0)
     return (1.0 + (velocity_scale - 1.0) * w).astype(np.float32)
+
+
+def network_velocity(velocity: np.ndarray, factor: np.ndarray, as_channel: bool) -> np.ndarray:
+    """The per-voxel network input besides density, `(*S, C)`: `velocity` `(*S, D)` with the
+    slider `factor` `(*S)` appended as one more channel for a model that takes it
+    (`ModelCard.slider_input`), else the velocity times the factor."""
+    if as_channel:
+        return np.concatenate([velocity, factor[..., None]], axis=-1).astype(np.float32)
+    return velocity * factor[..., None]

@@ -262,7 +262,9 @@ def torch_module_from_card(card: ModelCard):
                          "--backend onnxruntime")
     net = build_from_card(spec, where)
     cfg = generator_config(spec.get("kwargs", {}), where)
-    if cfg.dim != card.dim or cfg.in_channels != len(card.inputs):
+    # a gated model exported before it took the slider as a channel runs without it
+    takes = {cfg.in_channels, cfg.in_channels - 1} if cfg.slider_input else {cfg.in_channels}
+    if cfg.dim != card.dim or len(card.inputs) not in takes:
         raise InputError(f"{where}: the torch architecture takes {cfg.in_channels} channels in "
                          f"{cfg.dim}D, the card lists {len(card.inputs)} in {card.dim}D")
     name = spec.get("weights")

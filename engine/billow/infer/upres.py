@@ -1,11 +1,11 @@
 """The main job: upres one smoke frame, tile by tile, into sparse output grids.
 
 A frame is read y-up with velocity in low-res cells per frame (`billow.io.read_smoke_frame`);
-art direction scales the velocity input; the network runs on seam-free tiles over the active
-bounding box only; each output core is pasted straight into a sparse OpenVDB grid, so the
-high-res volume is never held densely (8x/16x included: their second pass streams, group
-by group of tiles, from the first pass's cores); the result is turned back to the cache's
-up axis and placed with the exact upres transform.
+art direction scales the detail (`art.network_velocity`); the network runs on seam-free tiles
+over the active bounding box only; each output core is pasted straight into a sparse OpenVDB
+grid, so the high-res volume is never held densely (8x/16x included: their second pass
+streams, group by group of tiles, from the first pass's cores); the result is turned back to
+the cache's up axis and placed with the exact upres transform.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import torch
 from .._version import __version__
 from ..errors import InputError
 from ..io import GridBuilder, SmokeFrame, Volume, upres_matrix
-from ..io.transform import index_to_world, up_axis_rotation
+from ..io.transform import up_axis_rotation
 from ..io.units import from_cells_per_frame, rotate_up_axis
 from ..ops import downsample, downsample_region, upsample
 from ..ops.downsample import blur_radius
 from ..ops.normalise import frame_scales
 from ..ops.tiling import Tile, core_of, halo_window, occupied_tiles, plan_tiles, run_tiles
-from .art import ShapeMask, velocity_scale_field
+from .art import ShapeMask, network_velocity, velocity_scale_field
 from .backends import has_core_pass, tile_runner, work_per_voxel
 from ..io.model_card import ModelCard
 from .config import UpresConfig
@@ -116,7 +116,8 @@ def tile_note(card: ModelCard, tile: int, gigabytes: float | None) -> str | None
 def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard,
             scales: tuple[float, float]) -> np.ndarray:
     """The network input `(C, *S)`; `scales` (s_d, s_v) divide density and velocity (whole-frame
-    normalisation, (1, 1) for models without it)."""
+    normalisation, (1, 1) for models without it). `velocity` is `art.network_velocity`'s:
+    cells per frame, then the slider factor for a model that takes it."""
     channels = []
     for name in card.inputs:
         if name == "density":
@@ -124,6 +125,8 @@ def _inputs(density: np.ndarray, velocity: np.ndarray | None, card: ModelCard,
         elif name.startswith("vel."):
             channels.append(velocity[..., "xyz".index(name[-1])]
                             * (card.velocity_norm / scales[1]))
+        elif name == "detail":  # the slider factor, a plain number (`art.network_velocity`)
+            channels.append(velocity[..., card.dim])
         else:
             raise InputError(f"model input '{name}' is not supported by this engine yet")
     return np.stack(channels).astype(np.float32)
@@ -265,7 +268,8 @@ def second_pass_memory_bytes(low: tuple[int, ...], card: ModelCard, cfg: UpresCo
                 cores += size[k]
         box = np.prod([b - a + 2 * _margin(card) for a, b in zip(lo, hi)])
         raw = np.prod([ratio * (b - a) + 2 * reach for a, b in zip(lo, hi)])
-        window = raw * 4 + box * (1 + 3 + 3 + len(card.inputs))  # blur: 4 copies of raw
+        c = len(card.inputs)  # density + the velocity-like channels (`network_velocity`)
+        window = raw * 4 + box * (1 + 2 * (c - 1) + c)  # blur: 4 copies of raw
         peak = max(peak, int((cores + window) * FLOAT32))
         for k in needed:
             if last_use[k] == g:
@@ -307,7 +311,14 @@ def _upsampled_velocity(velocity: np.ndarray, step: int, lo, hi) -> np.ndarray:
                   step, "trilinear")[0]
     up = up[(slice(None),) + tuple(slice(a - step * q, b - step * q)
                                    for a, b, q in zip(lo, hi, q0))]
-    return up.numpy().transpose(1, 2, 3, 0) * step
+    return _finer_cells(up.numpy().transpose(1, 2, 3, 0), step)
+
+
+def _finer_cells(up: np.ndarray, step: int) -> np.ndarray:
+    """Up-sampled `network_velocity` in the units of a `step` x finer grid: the velocity's
+    three channels are `step` x more cells per frame; a slider channel stays as it is."""
+    up[..., :3] *= step
+    return up
 
 
 def _streamed_second_pass(density: Volume, velocity, run, card: ModelCard, cfg: UpresConfig,
@@ -355,7 +366,7 @@ def _streamed_second_pass(density: Volume, velocity, run, card: ModelCard, cfg: 
         v_win = None
         if velocity is not None:
             v_in = _upsampled_velocity(velocity, step, lo, hi)
-            v_win = np.zeros(shape + (3,), v_in.dtype)
+            v_win = np.zeros(shape + v_in.shape[-1:], v_in.dtype)
             v_win[inner] = v_in
         for t, core in _run_window(d_win, v_win, origin, members, run, card, cfg, tile,
                                    pass_scales):
@@ -399,7 +410,7 @@ def _next_pass_input(hi_res: np.ndarray, velocity: np.ndarray | None, ratio: int
     if velocity is not None:
         up = upsample(torch.from_numpy(np.ascontiguousarray(
             velocity.transpose(3, 0, 1, 2)))[None], step, "trilinear")[0]
-        v = up.numpy().transpose(1, 2, 3, 0) * step
+        v = _finer_cells(up.numpy().transpose(1, 2, 3, 0), step)
     return d, v
 
 
@@ -458,7 +469,7 @@ def upres_frame(frame: SmokeFrame, run, card: ModelCard, cfg: UpresConfig, *, ti
     if card.needs_velocity:
         factor = velocity_scale_field(dens.shape, cfg.velocity_scale,
                                       detail_mask(frame, cfg, cache_up))
-        vel_in = frame.velocity.data * factor[..., None]
+        vel_in = network_velocity(frame.velocity.data, factor, card.slider_input)
     if scales is None or card.normalise != "frame":
         scales = input_scales(dens.data, frame.velocity.data if card.needs_velocity else None,
                               card)

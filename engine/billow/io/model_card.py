@@ -25,7 +25,8 @@ from pathlib import Path
 from ..errors import InputError, shorten
 
 FORMAT = "billow-model/1"
-KNOWN_CHANNELS = ("density", "vel.x", "vel.y", "vel.z", "vort.x", "vort.y", "vort.z")
+# "detail": the art-direction factor of gated models (`billow.nets.generators.DETAIL_CHANNEL`)
+KNOWN_CHANNELS = ("density", "vel.x", "vel.y", "vel.z", "vort.x", "vort.y", "vort.z", "detail")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class ModelCard:
     @property
     def needs_velocity(self) -> bool:
         return any(c.startswith(("vel.", "vort.")) for c in self.inputs)
+
+    @property
+    def slider_input(self) -> bool:
+        """The network takes the art-direction factor itself (its `detail` channel) rather
+        than velocity scaled by it (`billow.infer.art.network_velocity`)."""
+        return "detail" in self.inputs
 
     def describe(self) -> str:
         return (f"{self.name} (x{self.scale}, {self.dim}D, inputs {', '.join(self.inputs)}, "
@@ -105,8 +112,9 @@ def _field(raw: dict, key: str, kind, path, default=None, required: bool = False
 
 def expected_inputs(count: int, dim: int) -> list[str]:
     """The channel order billow's networks take: density, then velocity component d along
-    axis d (a card listing them in another order describes a network billow cannot feed)."""
-    return (["density"] + [f"vel.{a}" for a in "xyz"[:dim]])[:count]
+    axis d, then the `detail` factor of models with a speed gate (a card listing them in
+    another order describes a network billow cannot feed)."""
+    return (["density"] + [f"vel.{a}" for a in "xyz"[:dim]] + ["detail"])[:count]
 
 
 def load_card(model_path: str | Path) -> ModelCard:

@@ -39,6 +39,9 @@ from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
 
 FACTOR = 4
+# The art-direction channel of gated models: per-voxel factor on the speed the detail gate reads
+# (--velocity-scale, blended by --mask); 1 is the model as trained, 0 no invented detail.
+DETAIL_CHANNEL = "detail"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,15 +87,24 @@ class GeneratorConfig:
         "5-14% further: benchmarks/base_l1.py)", choices=("linear", "tricubic"))
 
     @property
+    def slider_input(self) -> bool:
+        """Whether the exported model takes the art-direction factor as its own last channel,
+        `detail` (`SmoothGenerator.forward`): models with a speed gate do, so the slider
+        reaches the gate alone and the trunk always reads the velocity as trained."""
+        return self.generator == "smooth" and self.detail_gate == "speed" and self.use_velocity
+
+    @property
     def in_channels(self) -> int:
         """Channels of the model input (what ONNX receives)."""
-        return 1 + (self.dim if self.use_velocity else 0)
+        return len(self.channel_names)
 
     @property
     def channel_names(self) -> list[str]:
         names = ["density"]
         if self.use_velocity:
             names += [f"vel.{a}" for a in "xyz"[: self.dim]]
+        if self.slider_input:
+            names.append(DETAIL_CHANNEL)
         return names
 
 
@@ -360,14 +372,24 @@ class SmoothGenerator(nn.Module):
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """`x`: density, velocity and, for gated models, optionally the `detail` channel
+        (absent in training: 1 everywhere). The trunk never reads `detail`: it scales only the
+        speed the gate reads, so the slider sets the detail's amplitude and cannot change what
+        the trunk makes of the flow (issue 17: s10's trunk answered a slowed input with more
+        detail, inverting a slider that scaled the velocity the whole network read)."""
         h = _trunk_features(self, x)
         r = F.relu(self.up1(_upsample2(self.to_mid(h))))
         r = self.out(F.relu(self.up2(_upsample2(r))))
         if self.gated:
-            gate = speed_gate(x[:, 1: 1 + self.cfg.dim] * self.cfg.velocity_scale, FACTOR)
-            r = r[:, :1] + gate * r[:, 1:]
+            r = r[:, :1] + speed_gate(self._gate_velocity(x), FACTOR) * r[:, 1:]
         return self.project(F.relu(_base(x, self.cfg.base_interpolation == "tricubic") + r),
                             x[:, :1])
+
+    def _gate_velocity(self, x: torch.Tensor) -> torch.Tensor:
+        """The velocity the speed gate reads: the input's, times the `detail` channel if given."""
+        d = self.cfg.dim
+        v = x[:, 1: 1 + d] * self.cfg.velocity_scale
+        return v * x[:, 1 + d: 2 + d] if x.shape[1] > 1 + d else v
 
     def project(self, y: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
         """The output's last step: `projection_steps` back-projections of high-res `y` onto the
@@ -412,8 +434,7 @@ class SmoothGenerator(nn.Module):
         r = valid.conv(self.out, r).crop(margin).t
         if self.gated:
             inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
-            gain = inp.map(lambda t: speed_gain(t[:, 1: 1 + self.cfg.dim]
-                                                * self.cfg.velocity_scale))
+            gain = inp.map(lambda t: speed_gain(self._gate_velocity(t)))
             r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
         return F.relu(_base_core(x, halo, margin, self.cfg.base_interpolation == "tricubic") + r)
 

@@ -92,7 +92,10 @@ def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
                          "half-voxel shift)",
             "inside_the_model": f"velocity x {m.velocity_scale}"
                                 + (", vorticity derived from velocity" if m.use_vorticity
-                                   else ""),
+                                   else "")
+                                + ("; detail: the art-direction factor (1 as trained, 0 no "
+                                   "invented detail) on the speed the detail gate reads"
+                                   if m.slider_input else ""),
         },
         "architecture": {"generator": m.generator, "parameters": count_parameters(g),
                          "model": cfg.to_dict()["model"]},

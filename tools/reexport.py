@@ -1,0 +1,86 @@
+"""Re-export a committed 3D model through the current exporter, optionally with the block-mean
+projection switched on (issue 17).
+
+The run checkpoints of committed models are not in git (tens of MB), only their generator
+weights and cards; this rebuilds the small checkpoint `billow export` reads from those and
+exports it through `billow.train.export.export` (the one exporter: ONNX, card, torch weights,
+ONNX Runtime parity check). The weights do not change, so the new card keeps what the source
+card says about them (`status`, `status_note`, `reproduce`, `evaluation`, `training`) and the
+torch weights file stays byte for byte the source's.
+Uses: a model trained without the projection gains it (`--projection block`: it has no
+weights); a model exported before an interface change gains the new interface (gated models
+take the slider as their own `detail` channel since session 9).
+
+    python tools/reexport.py models/training/smooth3d/gated/gblock_latest.json \
+        --projection block --out /tmp/smoke3d_x4.onnx  # then copy NAME.{onnx,json,pt} over
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from billow.io.atomic import atomic_path
+from billow.train.export import export
+from billow.train.trainer import CHECKPOINT_FORMAT
+
+
+KEPT = ("status", "status_note", "reproduce", "evaluation")  # facts about the weights
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("card", help="model card (.json) with its torch weights beside it")
+    ap.add_argument("--out", required=True, help="NAME.onnx to write (with NAME.json, NAME.pt)")
+    ap.add_argument("--projection", choices=("keep", "block"), default="keep",
+                    help="'block': switch the block-mean projection on (default: as the card)")
+    a = ap.parse_args(argv)
+    card_path = Path(a.card)
+    try:
+        card = json.loads(card_path.read_text())
+        training = card["training"]
+        model = dict(card["architecture"]["model"])
+        weights = torch.load(card_path.parent / card["torch"]["weights"], map_location="cpu",
+                             weights_only=True)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        print(f"reexport: {card_path}: not a 3D model card with its torch weights "
+              f"beside it ({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    if a.projection == "block":
+        if model.get("generator") != "smooth":
+            print(f"reexport: {card_path}: the projection is an option of the 'smooth' "
+                  f"generator, not '{model.get('generator')}'", file=sys.stderr)
+            return 2
+        model["projection"] = "block"
+    ckpt = {"format": CHECKPOINT_FORMAT, "iteration": training["iterations"],
+            "wall_time": training["wall_time_s"], "hardware": training["hardware"],
+            "config": {"model": model, "augment": training["augment"],
+                       "train": training["config"]},
+            "train_ids": training["train_sims"], "val_ids": training["validation_sims"],
+            "models": {"G": weights}}
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "checkpoint.pt"
+        torch.save(ckpt, run)
+        made = export(run, a.out)
+    made.update({k: card[k] for k in KEPT if k in card})
+    made["training"] = dict(training, augment=made["training"]["augment"],
+                            config=made["training"]["config"])
+    # the same tensors: keep the source's file byte for byte (cards cite it by its bytes)
+    shutil.copyfile(card_path.parent / card["torch"]["weights"], Path(a.out).with_suffix(".pt"))
+    out_card = Path(a.out).with_suffix(".json")
+    with atomic_path(out_card) as tmp:  # never a half-written card beside the model
+        Path(tmp).write_text(json.dumps(made, indent=2) + "\n")
+    print(f"{a.out}: {made['architecture']['generator']} generator, inputs "
+          f"{', '.join(made['inputs'])}, halo {made['halo']}, ONNX parity "
+          f"{made['export_parity_rel_error']:.1e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
