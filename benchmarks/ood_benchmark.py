@@ -479,6 +479,7 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
         b_in = brightness(x, voxel_lr)
         totals.append(float(x.sum()))
         add(ref_acc, "lattice", lattice_measure(y_ref))
+        add(ref_acc, "lattice_in", lattice_measure(y_ref, shell=FACTOR))
         add(ref_acc, "brightness_ratio", brightness(y_ref, voxel_lr / FACTOR) / b_in)
         shown = {"input": picture_planes(nearest(x)), "reference": picture_planes(y_ref)}
         for m in methods:
@@ -486,6 +487,8 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
             y = _dense(frame_path(set_out / m["name"] / "up.####.vdb", t), hr_shape)
             shown[m["name"]] = picture_planes(y)
             add(r, "lattice", lattice_measure(y))
+            # one low-res cell in from the domain walls (`lattice_measure`'s shell)
+            add(r, "lattice_in", lattice_measure(y, shell=FACTOR))
             add(r, "brightness_ratio", brightness(y, voxel_lr / FACTOR) / b_in)
             if m["kind"] == "model":
                 e1 = high_band_energy(y, FACTOR)
@@ -516,6 +519,9 @@ def eval_set(es: dict, methods: list[dict], out: Path, a, log) -> dict:
         r.update({k: mean(v) for k, v in acc[m["name"]].items()})
         r["lattice_over_reference"] = (r["lattice"] / lat_ref if lat_ref and r.get("lattice")
                                        else None)
+        lat_in = result["reference"].get("lattice_in")
+        r["lattice_in_over_reference"] = (r["lattice_in"] / lat_in
+                                          if lat_in and r.get("lattice_in") else None)
         r["l1_over_tricubic"] = r["l1"] / tri_l1 if tri_l1 and r.get("l1") is not None else None
     timings["measures"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()

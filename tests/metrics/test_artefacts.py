@@ -65,6 +65,21 @@ def test_lattice_measure_flags_an_injected_period_4_pattern():
     assert math.isnan(lattice_measure(torch.zeros(8, 8, 8)))
 
 
+def test_the_interior_lattice_measure_leaves_out_the_domain_walls():
+    """`shell`: a period-4 pattern in the outermost 4 voxels only (what an upsampler's last
+    cell at a domain wall can carry) is flagged by the whole-domain measure, not by the
+    interior one; the same pattern inside the smoke is flagged by both."""
+    y = smoke_like() + 0.05
+    pattern = 0.3 * float(y.std()) * torch.from_numpy(lattice_pattern(y.shape))
+    wall = torch.ones_like(y)
+    wall[4:-4, 4:-4, 4:-4] = 0
+    walled = y + pattern * wall
+    assert lattice_measure(walled) > 2.0 * lattice_measure(y)
+    assert lattice_measure(walled, shell=4) == pytest.approx(lattice_measure(y, shell=4))
+    inside = y + pattern * (1 - wall)
+    assert lattice_measure(inside, shell=4) > 3.0 * lattice_measure(y, shell=4)
+
+
 def test_high_band_energy_grows_with_added_detail():
     y = smoke_like()
     smooth = gaussian_blur(y[None, None], 2.0)[0, 0]
