@@ -68,8 +68,9 @@ class BILLOW_ObjectSettings(bpy.types.PropertyGroup):
                                ("8", "8x", "Eight times (the 4x model applied twice)")])
     detail: FloatProperty(
         name="Detail", default=1.0, min=0.0, max=3.0, soft_min=0.0, soft_max=3.0, step=10,
-        description="Velocity scale fed to the network (dissertation Sec. 3.5.2): 0 suppresses "
-        "the invented detail, 1 is as trained, 2-3 exaggerates it")
+        description="How much detail the network invents, following the smoke's speed "
+        "(the engine's --velocity-scale, dissertation Sec. 3.5.2): 0 suppresses it, 1 is as "
+        "trained, 2-3 exaggerates it")
     mask_object: PointerProperty(
         name="Detail Mask", type=bpy.types.Object, poll=_is_empty,
         description="Optional Sphere or Cube empty: Detail applies inside it, fading to "
