@@ -85,6 +85,33 @@ def test_unaugmented_tiles_are_exact_crops(data2d):
     assert found
 
 
+@pytest.mark.parametrize("wall", [0.0, 1.0])
+def test_wall_tiles_reach_past_the_domain_with_zeros_there(data2d, wall):
+    """--wall-tiles: tiles may reach past the domain walls and read zeros there, low-res
+    density, velocity and the high-res reference alike, as tiled inference pads a cache;
+    without it every tile stays inside (this data's density is >= 0.05 everywhere, so a zero
+    can only come from beyond a wall)."""
+    data = PairedData(data2d)
+    s = TileSampler(data, ["sim_0000", "sim_0001"], 4, 2,
+                    AugmentConfig(augment=False, wall_tiles=wall),
+                    torch.Generator().manual_seed(3))
+    lr, hr = s.sample(40)
+    # (N, 3, 8, 8) low-res cells beyond a wall; "empty" up to grid_sample's float rounding of
+    # whole-cell positions (up to 1e-5 of a neighbour's value; the data is >= 0.05)
+    empty = lr[:, :, 0].abs() < 1e-4
+    if wall == 0.0:
+        assert not empty.any()
+        return
+    assert empty.any(dim=(1, 2, 3)).float().mean() > 0.3
+    assert not empty.all(dim=(2, 3)).any()  # never a tile wholly outside
+    assert (lr[:, :, 1:].abs() < 1e-4)[empty.unsqueeze(2).expand_as(lr[:, :, 1:])].all()
+    up = empty.repeat_interleave(4, -2).repeat_interleave(4, -1)
+    assert torch.equal(up, hr[:, :, 0].abs() < 1e-4)  # the reference is empty exactly there
+    # beyond a wall means a whole slab at the tile's edge, never a hole inside it
+    rows, cols = empty.all(dim=-1), empty.all(dim=-2)
+    assert torch.equal(empty, rows.unsqueeze(-1) | cols.unsqueeze(-2))
+
+
 def test_empty_tiles_are_rejected_without_fallback(tmp_path):
     root = make_dataset(tmp_path / "empty", dim=2, sims=1, frames=3, lr=12)
     data = PairedData(root)

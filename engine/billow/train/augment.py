@@ -54,6 +54,11 @@ class AugmentConfig:
                               "undo one exact blur")
     min_density: float = option(0.02, "reject tiles whose low-res mean density is below this "
                                 "(Sec. 3.4.1); no fallback to empty tiles")
+    wall_tiles: float = option(0.0, "probability that a tile may reach past the domain walls "
+                               "(its centre up to the wall), read as zeros there as tiled "
+                               "inference pads a cache: the model sees smoke cut by a wall or a "
+                               "cache's bounding box (issue 17: structure near the walls); 0: "
+                               "tiles stay inside")
 
 
 def random_amplitude(cfg: AugmentConfig, gen: torch.Generator) -> float:
@@ -129,11 +134,13 @@ def tile_grid(m: torch.Tensor, centre: torch.Tensor, tile: int, factor: int,
     return norm.flip(-1).unsqueeze(0)  # grid_sample wants the last spatial axis first
 
 
-def resample(field: torch.Tensor, grid: torch.Tensor, m: torch.Tensor | None = None):
+def resample(field: torch.Tensor, grid: torch.Tensor, m: torch.Tensor | None = None,
+             beyond: str = "border"):
     """Sample `(C, *S)` on `grid`; with `m`, the field is directional (C == D) and its vectors
-    are mapped by M^{-1}."""
+    are mapped by M^{-1}. `beyond`: what lies past the field ("border": its edge values;
+    "zeros": nothing, as tiled inference pads)."""
     out = F.grid_sample(field.unsqueeze(0), grid.to(field.dtype), mode="bilinear",
-                        padding_mode="border", align_corners=True)[0]
+                        padding_mode=beyond, align_corners=True)[0]
     if m is None:
         return out
     inv = torch.linalg.inv(m).to(out.dtype)

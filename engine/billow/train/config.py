@@ -145,6 +145,8 @@ class RunConfig:
             raise InputError("--amplitude-min/--amplitude-max: need 0 < min <= max")
         if not 0.0 <= a.box_input <= 1.0:
             raise InputError(f"--box-input {a.box_input}: a probability in [0, 1]")
+        if not 0.0 <= a.wall_tiles <= 1.0:
+            raise InputError(f"--wall-tiles {a.wall_tiles}: a probability in [0, 1]")
         if t.temporal in ("l2", "dt") and t.context < 1:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
         m = self.model

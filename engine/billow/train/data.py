@@ -187,11 +187,14 @@ class TileSampler:
         self.relative_density = relative_density
         self.rejected = 0
 
-    def _centre(self, m: torch.Tensor) -> torch.Tensor | None:
+    def _centre(self, m: torch.Tensor, wall: bool = False) -> torch.Tensor | None:
         n = self.tile + 2 * self.context
         ranges = valid_centres(m, n, self.data.lr_res)
         if ranges is None:
             return None
+        if wall:  # up to the wall itself: at most half the tile lies beyond it
+            reach = (m.abs().sum(dim=1) * n / 2.0).tolist()
+            ranges = [(lo - r + 0.5, hi + r - 0.5) for (lo, hi), r in zip(ranges, reach)]
         out = []
         for lo, hi in ranges:
             # whole-cell offsets (exact sampling without rotation) where possible
@@ -211,7 +214,11 @@ class TileSampler:
             info = self.data.sims[sid]
             t = 1 + int(torch.randint(info.frames - 2, (1,), generator=self.gen))
             m = random_transform(d, self.cfg, self.gen)
-            centre = self._centre(m)
+            # drawn only when enabled, so runs without it keep their random stream
+            wall = self.cfg.wall_tiles > 0 and float(
+                torch.rand(1, generator=self.gen)) < self.cfg.wall_tiles
+            beyond = "zeros" if wall else "border"
+            centre = self._centre(m, wall)
             if centre is None:  # zoomed-out rotated tile does not fit: draw again
                 misfits += 1
                 continue
@@ -229,7 +236,8 @@ class TileSampler:
             lr_box = tuple(slice(a, b) for a, b in box)
             hr_box = tuple(slice(f * a, f * b) for a, b in box)
             grid = tile_grid(m, centre - lo, n, 1, shape)
-            rho = resample(_read(sim[f"{prefix}_density"], slice(t - 1, t + 2), lr_box), grid)
+            rho = resample(_read(sim[f"{prefix}_density"], slice(t - 1, t + 2), lr_box), grid,
+                           beyond=beyond)
             core = rho[(1,) + (slice(c, n - c),) * d] if c else rho[1]
             unit = float(self.data.frame_scales(sid, prefix)[t, 0]) if self.relative_density \
                 else 1.0
@@ -237,9 +245,9 @@ class TileSampler:
                 self.rejected += 1
                 continue
             vel = _read(sim[f"{prefix}_velocity"], slice(t - 1, t + 2), (slice(None),) + lr_box)
-            vel = torch.stack([resample(vel[i], grid, m) for i in range(3)])  # (3, D, *s)
+            vel = torch.stack([resample(vel[i], grid, m, beyond) for i in range(3)])
             hr = resample(_read(sim["hr_density"], slice(t - 1, t + 2), hr_box),
-                          tile_grid(m, centre - lo, n, f, shape))
+                          tile_grid(m, centre - lo, n, f, shape), beyond=beyond)
             a = random_amplitude(self.cfg, self.gen)  # after the density test: same tiles
             lr = torch.cat([a * rho.unsqueeze(1), vel], dim=1)
             scales = torch.from_numpy(self.data.frame_scales(sid, prefix)[t - 1:t + 2].copy())
