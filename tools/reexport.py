@@ -18,8 +18,8 @@ take the slider as their own `detail` channel since session 9).
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -46,8 +46,8 @@ def main(argv=None) -> int:
         card = json.loads(card_path.read_text())
         training = card["training"]
         model = dict(card["architecture"]["model"])
-        weights = torch.load(card_path.parent / card["torch"]["weights"], map_location="cpu",
-                             weights_only=True)
+        source_bytes = (card_path.parent / card["torch"]["weights"]).read_bytes()
+        weights = torch.load(io.BytesIO(source_bytes), map_location="cpu", weights_only=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         print(f"reexport: {card_path}: not a 3D model card with its torch weights "
               f"beside it ({type(e).__name__}: {e})", file=sys.stderr)
@@ -72,7 +72,8 @@ def main(argv=None) -> int:
     made["training"] = dict(training, augment=made["training"]["augment"],
                             config=made["training"]["config"])
     # the same tensors: keep the source's file byte for byte (cards cite it by its bytes)
-    shutil.copyfile(card_path.parent / card["torch"]["weights"], Path(a.out).with_suffix(".pt"))
+    with atomic_path(Path(a.out).with_suffix(".pt")) as tmp:
+        Path(tmp).write_bytes(source_bytes)
     out_card = Path(a.out).with_suffix(".json")
     with atomic_path(out_card) as tmp:  # never a half-written card beside the model
         Path(tmp).write_text(json.dumps(made, indent=2) + "\n")
