@@ -57,3 +57,38 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     assert card["training"]["iterations"] == 1 and card["training"]["wall_time_s"] >= 0
     assert card["training"]["train_sims"] and card["training"]["hardware"]
     assert card["evaluation"]["status"] == "pending"  # never invented figures
+
+
+def test_reexport_gives_an_older_gated_card_the_detail_channel(tmp_path, data3d):
+    """tools/reexport.py: a gated model exported before the slider was its own channel (a card
+    with four inputs) comes back with `detail`, the same weights byte for byte, the source
+    card's statements about them kept, and an ONNX file that equals the torch network."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "reexport", Path(__file__).resolve().parents[2] / "tools" / "reexport.py")
+    reexport = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reexport)
+
+    cfg = tiny(dim=3, generator="smooth", detail_gate="speed", fine_channels=4, iterations=1,
+               tile=2, context=1, batch=1, val_every=0, temporal="none")
+    Trainer(cfg, tmp_path / "run", data_path=data3d).train()
+    old = tmp_path / "old" / "m.onnx"
+    export(tmp_path / "run", old)
+    card = json.loads(old.with_suffix(".json").read_text())
+    card.update(inputs=card["inputs"][:4], status="preview", evaluation={"mean": {"x": 1}})
+    old.with_suffix(".json").write_text(json.dumps(card))
+    weights = old.with_suffix(".pt").read_bytes()
+    assert reexport.main([str(old.with_suffix(".json")), "--out", str(old)]) == 0  # in place
+    new = json.loads(old.with_suffix(".json").read_text())
+    assert new["inputs"][-1] == "detail" and new["io"]["input"]["shape"][1] == 5
+    assert new["status"] == "preview" and new["evaluation"] == {"mean": {"x": 1}}
+    assert new["training"] == card["training"]
+    assert old.with_suffix(".pt").read_bytes() == weights
+    g, _, _ = load_generator(tmp_path / "run")
+    x = torch.rand(1, 5, 5, 6, 7)
+    sess = ort.InferenceSession(str(old), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = g(x).numpy()
+    assert np.abs(sess.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4 * np.abs(ref).max()
