@@ -192,9 +192,8 @@ class TileSampler:
         ranges = valid_centres(m, n, self.data.lr_res)
         if ranges is None:
             return None
-        if wall:  # up to the wall itself: at most half the tile lies beyond it
-            reach = (m.abs().sum(dim=1) * n / 2.0).tolist()
-            ranges = [(lo - r + 0.5, hi + r - 0.5) for (lo, hi), r in zip(ranges, reach)]
+        if wall:  # centres up to one cell from the wall: at most half the tile lies beyond it
+            ranges = [(1.0, size - 1.0) for size in self.data.lr_res]
         out = []
         for lo, hi in ranges:
             # whole-cell offsets (exact sampling without rotation) where possible
