@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from billow.errors import InputError
 from billow.metrics import lattice_measure
 from billow.ops.normalise import frame_scales

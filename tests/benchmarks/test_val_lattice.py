@@ -17,7 +17,7 @@ from ..train.conftest import make_dataset
 from ..train.test_trainer import tiny
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import val_lattice  # noqa: E402
+import val_lattice
 
 
 @pytest.fixture(scope="module")
