@@ -124,7 +124,8 @@ def main(argv=None) -> int:
         try:
             r = measure(ck, data, frames)
         except (InputError, OSError, KeyError) as e:
-            print(f"val_lattice: {ck}: {e}", file=sys.stderr)
+            msg = str(e) if str(ck) in str(e) else f"{ck}: {e}"  # loaders name the file
+            print(f"val_lattice: {msg}", file=sys.stderr)
             return 2
         r["checkpoint"] = str(ck)
         rows.append(r)
