@@ -92,3 +92,23 @@ def test_reexport_gives_an_older_gated_card_the_detail_channel(tmp_path, data3d)
     with torch.no_grad():
         ref = g(x).numpy()
     assert np.abs(sess.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4 * np.abs(ref).max()
+
+
+def test_export_takes_the_weight_average_unless_told_otherwise(tmp_path, data2d):
+    """`billow export` writes a --ema run's weight average (the card says which weights);
+    `--raw-weights` the generator's last ones."""
+    from billow.cli import main
+
+    Trainer(tiny(iterations=2, val_every=0, ema=0.5), tmp_path / "run",
+            data_path=data2d).train()
+    for flags, expected in (([], "weight average (decay 0.5)"), (["--raw-weights"], "generator")):
+        out = tmp_path / f"m{len(flags)}.onnx"
+        assert main(["export", str(tmp_path / "run"), "--out", str(out), *flags]) == 0
+        card = json.loads(out.with_suffix(".json").read_text())
+        assert card["training"]["weights"] == expected
+        g, _, _ = load_generator(tmp_path / "run", "raw" if flags else "ema")
+        saved = torch.load(out.with_suffix(".pt"), weights_only=True)
+        assert all(torch.equal(v, saved[k]) for k, v in g.state_dict().items())
+    a = torch.load(tmp_path / "m0.pt", weights_only=True)
+    b = torch.load(tmp_path / "m1.pt", weights_only=True)
+    assert any(not torch.equal(a[k], b[k]) for k in a)

@@ -13,7 +13,9 @@ from billow.train.losses import (
     feature_loss,
     generator_loss,
     l1_loss,
+    lattice_loss,
     paper_lambda_f,
+    phase_pattern,
     temporal_mode,
 )
 
@@ -123,3 +125,44 @@ def test_l2_temporal_vanishes_for_advected_frames():
     adv = temporal_mode("dt", factor=4, context=1).align(frames, lr)
     plain = temporal_mode("dt-noadv", factor=4, context=1).align(frames, lr)
     assert (adv[:, 0] - adv[:, 1]).abs().mean() < 0.05 * (plain[:, 0] - plain[:, 1]).abs().mean()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_phase_pattern_is_the_fields_power_on_the_lattice_bins(dim):
+    """Parseval: the FFT on the period-4 lattice bins (every j * S / 4 but 0) is the DFT of the
+    per-phase means times the blocks per tile, so the two powers agree."""
+    g = torch.Generator().manual_seed(0)
+    side, f = 16, 4
+    x = torch.rand((2, 1) + (side,) * dim, generator=g)
+    x = x + 0.3 * torch.rand((2, 1) + (f,) * dim, generator=g).repeat((1, 1) + (side // f,) * dim)
+    fft = torch.fft.fftn(x[:, 0], dim=tuple(range(1, dim + 1)))
+    idx = torch.arange(0, side, side // f)
+    lattice = fft[(slice(None),) + torch.meshgrid(*[idx] * dim, indexing="ij")]
+    power = lattice.abs().pow(2).reshape(2, -1)[:, 1:].sum(dim=1)  # [0] is DC
+    blocks = (side // f) ** dim
+    expected = blocks ** 2 * f ** dim * phase_pattern(x, f).pow(2).sum(dim=1)
+    assert torch.allclose(power, expected, rtol=1e-4)
+
+
+def test_lattice_loss_sees_only_what_repeats_every_block():
+    g = torch.Generator().manual_seed(1)
+    real = torch.rand(2, 1, 16, 16, 16, generator=g)
+    # a smooth change that is constant inside each 4^3 block: no lattice power
+    ramp = torch.linspace(0, 1, 4).repeat_interleave(4)
+    assert float(lattice_loss(real + ramp.view(1, 1, 16, 1, 1), real, 4)) < 1e-6
+    assert float(lattice_loss(real * 3.0 + 1.0, real * 3.0 + 1.0, 4)) == 0.0
+    # a period-4 pattern added to the output shows at its full size per phase
+    pattern = torch.zeros(4, 4, 4)
+    pattern[0, 0, 0] = 0.64  # one phase bright: the dot lattice the issue saw
+    fake = real + pattern.repeat(4, 4, 4)
+    expected = (pattern - pattern.mean()).abs().mean()
+    assert math.isclose(float(lattice_loss(fake, real, 4)), float(expected), rel_tol=1e-5)
+    # the generator's loss carries it, weighted, and it sends gradients to the output
+    x = fake.clone().requires_grad_()
+    total, terms = generator_loss(x, real, torch.zeros(2, 1), lambda_l1=0.0, lambda_ds=0.0,
+                                  lambda_lattice=10.0)
+    assert math.isclose(float(terms["g_lattice"].detach()), 10 * float(expected), rel_tol=1e-5)
+    total.backward()
+    assert x.grad.abs().sum() > 0
+    assert "g_lattice" not in generator_loss(x, real, torch.zeros(2, 1), lambda_l1=1.0,
+                                             lambda_ds=0.0)[1]

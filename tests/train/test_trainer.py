@@ -259,3 +259,55 @@ def test_discriminators_see_real_tiles_through_the_generators_projection(tmp_pat
     no_projection = Trainer(tiny(generator="smooth", fine_channels=4, iterations=1,
                                  val_every=0), tmp_path / "n", data_path=data2d)
     assert torch.equal(no_projection._real(hr[:, 1], lr[:, 1]), hr[:, 1])
+
+
+def test_weight_average_follows_the_generator_and_survives_resume(tmp_path, data2d):
+    """--ema d: after each iteration avg <- d avg + (1 - d) G; checkpointed, so a resumed run
+    continues it exactly; validation reads the average; export takes it unless told not to."""
+    from billow.train.export import load_generator
+
+    cfg = tiny(iterations=4, val_every=0, ema=0.5, lambda_lattice=3.0)
+    a = Trainer(cfg, tmp_path / "a", data_path=data2d)
+    start = {k: v.clone() for k, v in a.G.state_dict().items()}
+    assert all(torch.equal(start[k], v) for k, v in a.G_ema.state_dict().items())
+    logs = a.step()
+    assert logs["g_lattice"] >= 0
+    for k, v in a.G_ema.state_dict().items():
+        if v.dtype.is_floating_point:
+            assert torch.allclose(v, 0.5 * start[k] + 0.5 * a.G.state_dict()[k], atol=1e-6)
+    assert not all(torch.equal(v, a.G.state_dict()[k]) for k, v in a.G_ema.state_dict().items())
+    a.train()
+    b = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    b.train(until=2)
+    c = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    c.load(tmp_path / "b")
+    c.train()
+    for k, v in a.G_ema.state_dict().items():
+        assert torch.equal(v, c.G_ema.state_dict()[k]), k
+    assert a.G_eval is a.G_ema
+    g, _, ckpt = load_generator(tmp_path / "a")
+    assert ckpt["weights_used"].startswith("weight average")
+    assert all(torch.equal(v, a.G_ema.state_dict()[k]) for k, v in g.state_dict().items())
+    g_raw, _, ckpt = load_generator(tmp_path / "a", "raw")
+    assert ckpt["weights_used"] == "generator"
+    assert all(torch.equal(v, a.G.state_dict()[k]) for k, v in g_raw.state_dict().items())
+
+
+def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
+    from billow.train.export import load_generator
+
+    tr = Trainer(tiny(iterations=1, val_every=0), tmp_path / "r", data_path=data2d)
+    tr.train()
+    assert tr.G_ema is None and tr.G_eval is tr.G
+    _, _, ckpt = load_generator(tmp_path / "r")
+    assert ckpt["weights_used"] == "generator" and "ema" not in ckpt
+
+
+@pytest.mark.parametrize("flags, message", [({"ema": 1.0}, "--ema"),
+                                            ({"ema": -0.1}, "--ema"),
+                                            ({"lambda_lattice": -1.0}, "--lambda-lattice")])
+def test_bad_weight_average_and_lattice_settings_are_refused(flags, message):
+    from billow.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        tiny(**flags)

@@ -14,16 +14,21 @@ def add_parser(sub) -> None:
     p.add_argument("--eval", dest="evaluation", metavar="REPORT.json", default=None,
                    help="evaluation figures from `billow eval` to put in the card (otherwise "
                    "'pending')")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="export the generator's last weights, not the run's weight average "
+                   "(runs trained with --ema; others only have the former)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..train.export import export
 
-    card = export(args.run_dir, args.out, args.evaluation)
+    card = export(args.run_dir, args.out, args.evaluation,
+                  "raw" if args.raw_weights else "ema")
     print(f"{args.out}: {card['architecture']['generator']} generator, "
           f"{card['architecture']['parameters']} parameters, halo {card['halo']} cells, "
-          f"{card['training']['iterations']} iterations; ONNX parity "
+          f"{card['training']['iterations']} iterations ({card['training']['weights']}); "
+          f"ONNX parity "
           f"{card['export_parity_rel_error']:.1e}; card {args.out[:-5]}.json, torch weights "
           f"{args.out[:-5]}.pt")
     return 0

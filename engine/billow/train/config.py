@@ -48,6 +48,13 @@ class TrainConfig(RunSettings):
                                  "reference over each low-res cell's block: keeps density "
                                  "(mass, brightness) where the adversarial terms would thin it; "
                                  "0: off (Eq. 3.8 as published)")
+    lambda_lattice: float = option(0.0, "weight of the L1 distance between the per-phase means "
+                                   "(position inside each low-res cell's block) of output and "
+                                   "reference tiles: holds the output's power on the 4-voxel "
+                                   "lattice bins to the reference's; 0: off")
+    ema: float = option(0.0, "keep an exponential moving average of the generator's weights "
+                        "with this decay per iteration (e.g. 0.998); validation, samples and "
+                        "`billow export` use it; 0: off")
     lambda_ds: float = option(1.0, "weight of G's spatial adversarial loss")
     lambda_dt: float = option(1.0, "weight of G's temporal loss (D_t adversarial or Eq. 3.4)")
     lambda_f: str = option("0", "feature-space loss weight per element of D_s's layers: one "
@@ -136,6 +143,10 @@ class RunConfig:
             raise InputError(f"--tile {t.tile}: must be even (high-res tile 4x, divisible by 8)")
         if t.iterations < 1 or t.batch < 1:
             raise InputError("--iterations and --batch must be positive")
+        if not 0.0 <= t.ema < 1.0:
+            raise InputError(f"--ema {t.ema}: a decay in [0, 1) (0: off)")
+        if t.lambda_lattice < 0:
+            raise InputError(f"--lambda-lattice {t.lambda_lattice}: 0 or more")
         if t.time_limit < 0:
             raise InputError(f"--time-limit {t.time_limit}: minutes, 0 or more")
         if self.augment.scale_min <= 0 or self.augment.scale_min > self.augment.scale_max:

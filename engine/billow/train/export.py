@@ -30,12 +30,19 @@ from .trainer import load_checkpoint
 
 
 
-def load_generator(run: str | Path):
-    """(generator in eval mode, RunConfig, checkpoint dict) from a run folder or checkpoint."""
+def load_generator(run: str | Path, weights: str = "ema"):
+    """(generator in eval mode, RunConfig, checkpoint dict) from a run folder or checkpoint.
+    `weights`: "ema" takes the run's weight average where it kept one (`--ema`), else G's
+    weights; "raw" always G's."""
+    if weights not in ("ema", "raw"):
+        raise ValueError(f"weights must be 'ema' or 'raw', not {weights!r}")
     ckpt = load_checkpoint(run)
     cfg = RunConfig.from_dict(ckpt["config"])
     g = build_generator(cfg.model)
-    g.load_state_dict(ckpt["models"]["G"])
+    use_ema = weights == "ema" and "ema" in ckpt
+    g.load_state_dict(ckpt["ema"]["G"] if use_ema else ckpt["models"]["G"])
+    ckpt["weights_used"] = (f"weight average (decay {ckpt['ema']['decay']})" if use_ema
+                            else "generator")
     return g.eval(), cfg, ckpt
 
 
@@ -108,6 +115,7 @@ def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
             "train_sims": ckpt.get("train_ids"),
             "validation_sims": ckpt.get("val_ids"),
             "iterations": int(ckpt["iteration"]),
+            "weights": ckpt.get("weights_used", "generator"),
             "iterations_planned": cfg.train.iterations,
             "wall_time_s": round(float(ckpt["wall_time"]), 1),
             "hardware": ckpt.get("hardware") or hardware(),
@@ -125,11 +133,12 @@ def model_card(g, cfg: RunConfig, ckpt: dict, onnx_path: Path, run: Path,
     return card
 
 
-def export(run: str | Path, out: str | Path, evaluation: str | Path | None = None) -> dict:
+def export(run: str | Path, out: str | Path, evaluation: str | Path | None = None,
+           weights: str = "ema") -> dict:
     run, out = Path(run), Path(out)
     if out.suffix != ".onnx":
         raise InputError(f"{out}: the model file must end in .onnx")
-    g, cfg, ckpt = load_generator(run)
+    g, cfg, ckpt = load_generator(run, weights)
     ev = None
     if evaluation is not None:
         try:

@@ -22,6 +22,28 @@ def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return (fake - real).abs().mean()
 
 
+def phase_pattern(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """The mean of `x` (N, 1, *S) over every voxel of each phase (position inside its
+    `factor`^D block), minus the tile's mean: (N, factor^D). Its DFT is, up to a constant, the
+    field's DFT on the period-`factor` lattice bins (every k = j * S / factor but 0), so it is
+    the spatial form of `billow.metrics.artefacts.lattice_measure`'s numerator."""
+    n, dim = x.shape[0], x.dim() - 2
+    blocks = [s // factor for s in x.shape[2:]]
+    shape = [n] + [v for b in blocks for v in (b, factor)]
+    x = x[(slice(None), 0) + tuple(slice(0, b * factor) for b in blocks)].reshape(shape)
+    phases = x.mean(dim=tuple(1 + 2 * i for i in range(dim))).reshape(n, -1)
+    return phases - phases.mean(dim=1, keepdim=True)
+
+
+def lattice_loss(fake: torch.Tensor, real: torch.Tensor, factor: int) -> torch.Tensor:
+    """Mean |phase pattern of fake - that of real| per phase and tile: the generated tile's
+    power on the lattice bins pulled to the real tile's. Real smoke has no lattice, so its
+    pattern is sampling noise around 0 and the term pulls the generator's towards 0; it is
+    blind to anything that is not periodic with the block (issue 17: adversarial training grew
+    a 4-voxel lattice the L1 and block terms cannot see, because it averages out per block)."""
+    return (phase_pattern(fake.float(), factor) - phase_pattern(real.float(), factor)).abs().mean()
+
+
 def feature_loss(feats_fake, feats_real, weights) -> torch.Tensor:
     """Eq. 3.7: sum_j lambda_f^j E ||F^j(G(x)) - F^j(y)||^2, each layer's squared distance
     averaged per ELEMENT, so a weight means the same for any batch, tile size or layer width
@@ -44,7 +66,7 @@ def generator_loss(fake: torch.Tensor, real: torch.Tensor, logit_fake: torch.Ten
                    lambda_l1: float, lambda_ds: float, feats_fake=None, feats_real=None,
                    lambda_f=(), temporal: torch.Tensor | None = None,
                    reverse_pass: torch.Tensor | None = None, lambda_block: float = 0.0,
-                   factor: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                   lambda_lattice: float = 0.0, factor: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Eq. 3.8, G's total loss: lambda_L1 ||G(x) - y||_1 (per element) + lambda_ds times the
     adversarial term of D_s (Eq. 3.2) + the temporal term (the temporal mode's generator
     loss, weighted by lambda_dt inside the mode) + the feature-space terms (Eq. 3.7, given D_s's
@@ -53,17 +75,19 @@ def generator_loss(fake: torch.Tensor, real: torch.Tensor, logit_fake: torch.Ten
     means over `factor`^D blocks (one block per low-res cell): a consistency term that leaves
     the invented detail inside a block free but keeps each block's density, so the adversarial
     terms cannot thin the smoke (issue 17: mass fell from 0.99 to 0.885 as the gated model
-    trained).
+    trained); and with `lambda_lattice` > 0, lambda_lattice times `lattice_loss`.
 
     `fake`/`real`: generated and reference tiles in loss units; `logit_fake`: D_s on `fake`.
-    Returns (total, {"g_ds", "g_l1", "g_block", "g_feat", "g_t", "g_rr": weighted term}) with the terms
-    present; the total is their sum in that order (float32 even under mixed precision)."""
+    Returns (total, {"g_ds", "g_l1", "g_block", "g_lattice", "g_feat", "g_t", "g_rr": weighted
+    term}) with the terms present; the total is their sum in that order (float32 even under mixed precision)."""
     terms = {"g_ds": lambda_ds * generator_adversarial(logit_fake.float()),
              "g_l1": lambda_l1 * l1_loss(fake.float(), real.float())}
     if lambda_block > 0:
         pool = F.avg_pool2d if fake.dim() == 4 else F.avg_pool3d
         terms["g_block"] = lambda_block * l1_loss(pool(fake.float(), factor),
                                                   pool(real.float(), factor))
+    if lambda_lattice > 0:
+        terms["g_lattice"] = lambda_lattice * lattice_loss(fake, real, factor)
     if feats_real is not None:
         terms["g_feat"] = feature_loss(feats_fake, feats_real, lambda_f)
     if temporal is not None:

@@ -156,3 +156,4 @@ def load_base_weights(trainer, base: dict) -> None:
                 m.load_state_dict(base["models"][k])
     else:
         trainer.G.load_state_dict(base["generator"])
+    trainer.sync_ema()
