@@ -8,8 +8,8 @@ import pytest
 import torch
 from billow.nets import crop
 from billow.ops import project_block_means
-from billow.train import Trainer, resolve
 from billow.run.gan import CHANCE
+from billow.train import Trainer, resolve
 from billow.train.losses import l1_loss
 
 

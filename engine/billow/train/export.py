@@ -29,7 +29,6 @@ from .config import RunConfig
 from .trainer import load_checkpoint
 
 
-
 def load_generator(run: str | Path, weights: str = "ema"):
     """(generator in eval mode, RunConfig, checkpoint dict) from a run folder or checkpoint.
     `weights`: "ema" takes the run's weight average where it kept one (`--ema`), else G's

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..ops import upsample_velocity
 from ..evaluation.accumulator import MetricAccumulator
+from ..ops import upsample_velocity
 from .data import PairedData
 
 REFERENCE = "reference"
