@@ -311,3 +311,21 @@ def test_bad_weight_average_and_lattice_settings_are_refused(flags, message):
 
     with pytest.raises(InputError, match=message):
         tiny(**flags)
+
+
+def test_fine_tuning_a_run_continues_its_weight_average(tmp_path, data2d):
+    from billow.train.plan import load_base, load_base_weights, plan_finetune
+
+    Trainer(tiny(iterations=2, val_every=0, ema=0.5), tmp_path / "a", data_path=data2d).train()
+    base = load_base(tmp_path / "a")
+    tr = Trainer(plan_finetune(base, {"val_every": 0}), tmp_path / "b", data_path=data2d)
+    load_base_weights(tr, base)
+    assert all(torch.equal(v, base["ema"]["G"][k]) for k, v in tr.G_ema.state_dict().items())
+    assert all(torch.equal(v, base["models"]["G"][k]) for k, v in tr.G.state_dict().items())
+    # without a weight average in the base, a new one starts at its generator
+    Trainer(tiny(iterations=1, val_every=0), tmp_path / "c", data_path=data2d).train()
+    base = load_base(tmp_path / "c")
+    tr = Trainer(plan_finetune(base, {"val_every": 0, "ema": 0.9}), tmp_path / "d",
+                 data_path=data2d)
+    load_base_weights(tr, base)
+    assert all(torch.equal(v, base["models"]["G"][k]) for k, v in tr.G_ema.state_dict().items())

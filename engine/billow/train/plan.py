@@ -149,7 +149,9 @@ def plan_finetune(base: dict, given: dict, rr: float | None = None,
 
 def load_base_weights(trainer, base: dict) -> None:
     """Put the base model's networks into a new trainer: all three from a training run, the
-    generator alone from an exported model (fresh discriminators, any temporal mode)."""
+    generator alone from an exported model (fresh discriminators, any temporal mode). A new
+    weight average (`--ema`) continues the base run's where it kept one (so continuing a run
+    does not lose it), else starts at the base's generator."""
     if "models" in base:
         for k, m in trainer.nets.items():
             if k in base["models"]:
@@ -157,3 +159,5 @@ def load_base_weights(trainer, base: dict) -> None:
     else:
         trainer.G.load_state_dict(base["generator"])
     trainer.sync_ema()
+    if trainer.G_ema is not None and "ema" in base:
+        trainer.G_ema.load_state_dict(base["ema"]["G"])
