@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     from billow.nets import crop
     from billow.ops import gaussian_blur
     from billow.train.config import RunConfig
-    from billow.train.trainer import Trainer
+    from billow.train.plan import load_base_weights
+    from billow.train.trainer import Trainer, load_checkpoint
 
     ckpt = a.checkpoint or a.run / "checkpoint.pt"
     try:
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
             raise BillowError(f"{ckpt}: no checkpoint")
         cfg = cfg.replace(seed=a.seed)
         t = Trainer(cfg, Path("/tmp") / f"d_probe_{a.run.name}", data_path=a.data)
-        t.load(ckpt, weights_only_models=True)
+        load_base_weights(t, load_checkpoint(ckpt))  # the networks only: --seed draws anew
     except (OSError, ValueError, BillowError) as e:
         print(f"d_probe: error: {e}", file=sys.stderr)
         return 2

@@ -27,17 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ood_look import dense  # the benchmark sets' one dense-block reader
+
 FACTOR = 4
 SHIFT = 16  # voxels: beyond any detail's correlation length at 128^3, inside the domain
-
-
-def dense(grid, shape) -> np.ndarray:
-    """A grid's voxels in a zero block of `shape` from index 0 (sets start at the origin)."""
-    a = np.zeros(shape, np.float32)
-    sl = tuple(slice(max(o, 0), min(o + n, s)) for o, n, s in zip(grid.offset, grid.shape, shape))
-    src = tuple(slice(b.start - o, b.stop - o) for b, o in zip(sl, grid.offset))
-    a[sl] = grid.data[src]
-    return a
 
 
 def lowpass(x: np.ndarray, cut: float) -> np.ndarray:
@@ -65,6 +59,8 @@ def measure(data: Path, name: str, frames: list[int]) -> dict[str, tuple[float, 
     from billow.metrics import radial_spectrum, spectrum_error
 
     base = data / name / "vdb" / "sim_0000"
+    if not base.is_dir():
+        raise InputError(f"{data}: no set {name!r} (run ood_benchmark.py generate)")
     sums: dict[str, list[list[float]]] = {}
     for f in frames:
         lr_path, hr_path = base / f"lr.{f:04d}.vdb", base / f"hr.{f:04d}.vdb"

@@ -57,5 +57,7 @@ def test_command_reads_a_set_and_refuses_bad_input(tmp_path, capsys):
     assert "| 1.000 |" in rows["tricubic"]
     assert ood_bounds.main(["--data", str(tmp_path), "--sets", "s", "--frames", "2"]) == 2
     assert "frame 2 missing" in capsys.readouterr().err
+    assert ood_bounds.main(["--data", str(tmp_path), "--sets", "t", "--frames", "1"]) == 2
+    assert "no set 't'" in capsys.readouterr().err
     assert ood_bounds.main(["--data", str(tmp_path), "--sets", "s", "--frames", "x"]) == 2
 

@@ -66,7 +66,8 @@ def generator_loss(fake: torch.Tensor, real: torch.Tensor, logit_fake: torch.Ten
                    lambda_l1: float, lambda_ds: float, feats_fake=None, feats_real=None,
                    lambda_f=(), temporal: torch.Tensor | None = None,
                    reverse_pass: torch.Tensor | None = None, lambda_block: float = 0.0,
-                   lambda_lattice: float = 0.0, factor: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                   lambda_lattice: float = 0.0, factor: int = 4
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Eq. 3.8, G's total loss: lambda_L1 ||G(x) - y||_1 (per element) + lambda_ds times the
     adversarial term of D_s (Eq. 3.2) + the temporal term (the temporal mode's generator
     loss, weighted by lambda_dt inside the mode) + the feature-space terms (Eq. 3.7, given D_s's
@@ -79,7 +80,8 @@ def generator_loss(fake: torch.Tensor, real: torch.Tensor, logit_fake: torch.Ten
 
     `fake`/`real`: generated and reference tiles in loss units; `logit_fake`: D_s on `fake`.
     Returns (total, {"g_ds", "g_l1", "g_block", "g_lattice", "g_feat", "g_t", "g_rr": weighted
-    term}) with the terms present; the total is their sum in that order (float32 even under mixed precision)."""
+    term}) with the terms present; the total is their sum in that order (float32 even under
+    mixed precision)."""
     terms = {"g_ds": lambda_ds * generator_adversarial(logit_fake.float()),
              "g_l1": lambda_l1 * l1_loss(fake.float(), real.float())}
     if lambda_block > 0:

@@ -158,6 +158,4 @@ def load_base_weights(trainer, base: dict) -> None:
                 m.load_state_dict(base["models"][k])
     else:
         trainer.G.load_state_dict(base["generator"])
-    trainer.sync_ema()
-    if trainer.G_ema is not None and "ema" in base:
-        trainer.G_ema.load_state_dict(base["ema"]["G"])
+    trainer.restore_ema(base)

@@ -254,10 +254,13 @@ class Trainer:
         """The generator validation, samples and export use: the weight average if kept."""
         return self.G if self.G_ema is None else self.G_ema
 
-    def sync_ema(self) -> None:
-        """Restart the weight average at G's current weights (a new or fine-tuned run)."""
+    def restore_ema(self, ckpt: dict) -> None:
+        """Set the weight average (if kept) from a checkpoint or base model that holds one,
+        else to G's current weights: resuming or continuing a run keeps its average; a run
+        without one starts it at its generator."""
         if self.G_ema is not None:
-            self.G_ema.load_state_dict(self.G.state_dict())
+            self.G_ema.load_state_dict(ckpt["ema"]["G"] if "ema" in ckpt
+                                       else self.G.state_dict())
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -398,20 +401,14 @@ class Trainer:
             folder.save_checkpoint(self.state(), path)
         return path
 
-    def load(self, path: str | Path, weights_only_models: bool = False) -> None:
-        """Restore a checkpoint (safe loading: tensors and plain containers only).
-        `weights_only_models`: take only the networks (fine-tuning a base model); the weight
-        average then restarts at the loaded G."""
+    def load(self, path: str | Path) -> None:
+        """Resume from a checkpoint (safe loading: tensors and plain containers only).
+        Fine-tuning takes a base model's networks through `plan.load_base_weights` instead."""
         ckpt = load_checkpoint(path)
         for k, m in self.nets.items():
             if k in ckpt["models"]:
                 m.load_state_dict(ckpt["models"][k])
-        if weights_only_models or "ema" not in ckpt:
-            self.sync_ema()
-        elif self.G_ema is not None:
-            self.G_ema.load_state_dict(ckpt["ema"]["G"])
-        if weights_only_models:
-            return
+        self.restore_ema(ckpt)
         for k, o in self.optims.items():
             o.load_state_dict(ckpt["optims"][k])
         for k, s in self.scheds.items():
