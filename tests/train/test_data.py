@@ -139,7 +139,7 @@ def test_sampler_scales_match_whole_frame_normalisation(tmp_path):
 
     data = PairedData(make_dataset(tmp_path / "d", dim=2, sims=1, frames=4))
     plain = AugmentConfig(augment=False, min_density=0.0)
-    lr, hr, sc = TileSampler(data, ["sim_0000"], 8, 2, plain, torch.Generator().manual_seed(0)
+    lr, _hr, sc = TileSampler(data, ["sim_0000"], 8, 2, plain, torch.Generator().manual_seed(0)
                              ).sample(3, scales=True)
     assert sc.shape == (3, 3, 2)
     sim = data.load("sim_0000")
@@ -152,7 +152,7 @@ def test_sampler_scales_match_whole_frame_normalisation(tmp_path):
     rows = {tuple(np.round(r, 6)) for r in table}
     assert all(tuple(np.round(r, 6)) in rows for r in sc.reshape(-1, 2).double().numpy())
     amp = AugmentConfig(min_density=0.0, amplitude_min=0.1, amplitude_max=10.0, lossless=True)
-    lr2, hr2, sc2 = TileSampler(data, ["sim_0000"], 8, 2, amp,
+    lr2, _hr2, sc2 = TileSampler(data, ["sim_0000"], 8, 2, amp,
                                 torch.Generator().manual_seed(1)).sample(4, scales=True)
     # s_d follows the amplitude factor: density / s_d stays within the table's range
     ratio = (lr2[:, :, 0].amax(dim=(2, 3)) / sc2[..., 0]).numpy()

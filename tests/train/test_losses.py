@@ -14,6 +14,8 @@ from billow.train.losses import (
     generator_loss,
     l1_loss,
     lattice_loss,
+    lattice_ratio,
+    lattice_ratio_loss,
     paper_lambda_f,
     phase_pattern,
     temporal_mode,
@@ -166,3 +168,58 @@ def test_lattice_loss_sees_only_what_repeats_every_block():
     assert x.grad.abs().sum() > 0
     assert "g_lattice" not in generator_loss(x, real, torch.zeros(2, 1), lambda_l1=1.0,
                                              lambda_ds=0.0)[1]
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_lattice_ratio_is_lattice_bin_power_over_mean_bin_power(dim):
+    """Parseval: B^2 sum |phase pattern|^2 / sum |detail - mean|^2 is the mean power of the
+    high-passed tile on the period-4 lattice bins over its mean power on every non-DC bin."""
+    from billow.ops import gaussian_blur
+
+    g = torch.Generator().manual_seed(2)
+    side, f = 16, 4
+    x = torch.rand((3, 1) + (side,) * dim, generator=g)
+    x = x + 0.2 * torch.rand((3, 1) + (f,) * dim, generator=g).repeat((1, 1) + (side // f,) * dim)
+    detail = (x - gaussian_blur(x, 2.0))[:, 0]
+    power = torch.fft.fftn(detail, dim=tuple(range(1, dim + 1))).abs().pow(2).reshape(3, -1)
+    idx = torch.arange(0, side, side // f)
+    on = torch.zeros((side,) * dim, dtype=torch.bool)
+    on[torch.meshgrid(*[idx] * dim, indexing="ij")] = True
+    on = on.reshape(-1)
+    on[0] = False
+    everywhere = torch.ones_like(on)
+    everywhere[0] = False
+    expected = power[:, on].mean(dim=1) / power[:, everywhere].mean(dim=1)
+    # the ratio divides by the P phases and S voxels where the FFT has P - 1 and S - 1 non-DC
+    # bins (the DC bin carries no power after the means are taken out)
+    phases, voxels = f ** dim, side ** dim
+    expected = expected * (phases - 1) / phases * voxels / (voxels - 1)
+    assert torch.allclose(lattice_ratio(x, f), expected, rtol=1e-4)
+
+
+def test_lattice_ratio_loss_punishes_a_lattice_not_a_lack_of_detail():
+    g = torch.Generator().manual_seed(3)
+    real = torch.rand(4, 1, 32, 32, 32, generator=g)
+    # white noise sits near 1 whatever its amplitude; the reference is the bar
+    r = lattice_ratio(real, 4)
+    assert ((r > 0.7) & (r < 1.4)).all()
+    assert torch.allclose(lattice_ratio(real * 5.0 + 2.0, 4), r, rtol=1e-4)
+    assert float(lattice_ratio_loss(real * 0.1, real, 4)) < 1e-5  # less detail, same spectrum
+    pattern = torch.zeros(4, 4, 4)
+    pattern[0, 0, 0] = 0.3  # the dot lattice
+    fake = real + pattern.repeat(8, 8, 8)
+    assert (lattice_ratio(fake, 4) > 5 * r).all()
+    expected = torch.log(lattice_ratio(fake, 4) / r).mean()
+    assert math.isclose(float(lattice_ratio_loss(fake, real, 4)), float(expected), rel_tol=1e-5)
+    # a reference with more lattice than the output costs nothing
+    assert float(lattice_ratio_loss(real, fake, 4)) == 0.0
+    x = fake.clone().requires_grad_()
+    total, terms = generator_loss(x, real, torch.zeros(4, 1), lambda_l1=0.0, lambda_ds=0.0,
+                                  lambda_lattice_ratio=2.0)
+    assert math.isclose(float(terms["g_lattice_ratio"].detach()), 2 * float(expected),
+                        rel_tol=1e-5)
+    total.backward()
+    # the gradient lowers the lattice: a small step against it reduces the ratio
+    with torch.no_grad():
+        assert (lattice_ratio(x - 0.01 * x.grad / x.grad.abs().max(), 4)
+                < lattice_ratio(fake, 4)).all()

@@ -52,6 +52,10 @@ class TrainConfig(RunSettings):
                                    "(position inside each low-res cell's block) of output and "
                                    "reference tiles: holds the output's power on the 4-voxel "
                                    "lattice bins to the reference's; 0: off")
+    lambda_lattice_ratio: float = option(0.0, "weight of the log-excess of the output's share of "
+                                         "detail power on the 4-voxel lattice bins over the "
+                                         "reference's (a ratio: cutting all detail does not "
+                                         "satisfy it); 0: off")
     ema: float = option(0.0, "keep an exponential moving average of the generator's weights "
                         "with this decay per iteration (e.g. 0.998); validation, samples and "
                         "`billow export` use it; 0: off")
@@ -147,6 +151,8 @@ class RunConfig:
             raise InputError(f"--ema {t.ema}: a decay in [0, 1) (0: off)")
         if t.lambda_lattice < 0:
             raise InputError(f"--lambda-lattice {t.lambda_lattice}: 0 or more")
+        if t.lambda_lattice_ratio < 0:
+            raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:
             raise InputError(f"--time-limit {t.time_limit}: minutes, 0 or more")
         if self.augment.scale_min <= 0 or self.augment.scale_min > self.augment.scale_max:

@@ -228,6 +228,7 @@ class Trainer:
             total, terms = generator_loss(
                 fake, real, logit, lambda_l1=t.lambda_l1, lambda_ds=t.lambda_ds,
                 lambda_block=t.lambda_block, lambda_lattice=t.lambda_lattice,
+                lambda_lattice_ratio=t.lambda_lattice_ratio,
                 factor=self.data.factor,
                 feats_fake=feats_fake, feats_real=feats_real, lambda_f=weights,
                 temporal=temporal, reverse_pass=self.rr.loss() if self.rr else None)
