@@ -80,18 +80,21 @@ def main(argv=None) -> int:
     def score(name, lr_core, tile):
         scores.setdefault(name, []).append(torch.sigmoid(D(lr_core, tile)[0].float()))
 
+    dt_scores = _probe_dt(t, a.batches, noise_gen) if "D_t" in t.models else {}
     with torch.no_grad():
         for _ in range(a.batches):
             lr, hr = t._batch()
             fake = t._generate(lr, [1])[0]
             s = t._loss_scale(lr)
             lr_core = crop(lr[:, 1, :1], cfg.train.context) * s
-            real = crop(hr[:, 1], t.margin) * s
+            # real tiles as training shows them (through the projection since session 8), so
+            # the swaps below exchange bands with what D_s learned to call real
+            real = crop(t._real(hr[:, 1], lr[:, 1]), t.margin) * s
             gen = crop(fake, t.margin) * s
             score("real", lr_core, real)
-            if cfg.model.projection == "block":  # what training shows D_s since session 8
-                score("real through the generator's projection", lr_core,
-                      crop(t._real(hr[:, 1], lr[:, 1]), t.margin) * s)
+            if cfg.model.projection == "block":
+                score("real without the generator's projection", lr_core,
+                      crop(hr[:, 1], t.margin) * s)
             score("generated", lr_core, gen)
             for sigma in SIGMAS:
                 low_r, low_g = gaussian_blur(real, sigma), gaussian_blur(gen, sigma)
@@ -121,6 +124,12 @@ def main(argv=None) -> int:
     for name, v in scores.items():
         v = torch.cat(v)
         print(f"| {name} | {float(v.mean()):.3f} | {float((v > 0.5).float().mean()):.2f} |")
+    if dt_scores:
+        print("\n| triples shown to D_t | mean P(real) | share > 0.5 |")
+        print("|---|---|---|")
+        for name, v in dt_scores.items():
+            v = torch.cat(v)
+            print(f"| {name} | {float(v.mean()):.3f} | {float((v > 0.5).float().mean()):.2f} |")
     r, g = np.mean(power["real"], 0), np.mean(power["generated"], 0)
     print("\n| band (cycles / voxel) | generated / real power |")
     print("|---|---|")
@@ -128,6 +137,53 @@ def main(argv=None) -> int:
         m = (k > lo + 1e-9) & (k <= hi + 1e-9)
         print(f"| ({lo}, {hi}] | {g[m].sum() / r[m].sum():.3f} |")
     return 0
+
+
+def _probe_dt(t, batches: int, noise_gen: torch.Generator) -> dict[str, list[torch.Tensor]]:
+    """D_t's P(real) on triples built as training builds them (advected, through the
+    projection, loss-scaled) and on triples whose time axis is broken: flicker (independent
+    high-band noise per frame, the real middle frame's high-band std), the same noise frozen
+    in place in all three frames (detail that does not move with the smoke), and the real
+    frames unaligned (no advection). A D_t that scores the broken real triples as real has
+    not learned what temporal coherence looks like; one that rejects them but scores
+    generated triples near 0.5 finds the generator's sequences as coherent as the real ones."""
+    from billow.nets import crop
+    from billow.ops import gaussian_blur
+
+    mode, D = t.temporal, t.models["D_t"]
+    out: dict[str, list[torch.Tensor]] = {}
+
+    def score(name, triple):
+        out.setdefault(name, []).append(torch.sigmoid(D(triple)[0].float()))
+
+    def high_noise(like, std):
+        n = torch.randn(like.shape, generator=noise_gen)
+        n = n - gaussian_blur(n, SIGMAS[0])
+        dims = tuple(range(1, like.dim()))
+        return n * std / n.std(dim=dims, keepdim=True)
+
+    with torch.no_grad():
+        for _ in range(batches):
+            lr, hr = t._batch()
+            s = t._loss_scale(lr)
+            fake3 = [f * s for f in t._generate(lr, [0, 1, 2])]
+            real3 = [t._real(hr[:, i], lr[:, i]) * s for i in range(3)]
+            lr3 = [lr[:, i] for i in range(3)]
+            dims = tuple(range(1, real3[1].dim()))
+            std = (real3[1] - gaussian_blur(real3[1], SIGMAS[0])).std(dim=dims, keepdim=True)
+            frozen = high_noise(real3[1], std)
+            score("real", mode.align(real3, lr3))
+            score("generated", mode.align(fake3, lr3))
+            score("real + flicker (new noise each frame)",
+                  mode.align([(r + high_noise(r, std)).clamp(min=0) for r in real3], lr3))
+            score("real + frozen noise (same in all three frames)",
+                  mode.align([(r + frozen).clamp(min=0) for r in real3], lr3))
+            score("generated + flicker",
+                  mode.align([(f + high_noise(f, std)).clamp(min=0) for f in fake3], lr3))
+            m = mode.margin
+            score("real, frames not advected",
+                  torch.cat([crop(f, m) for f in real3], dim=1))
+    return out
 
 
 if __name__ == "__main__":

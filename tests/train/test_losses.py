@@ -223,3 +223,29 @@ def test_lattice_ratio_loss_punishes_a_lattice_not_a_lack_of_detail():
     with torch.no_grad():
         assert (lattice_ratio(x - 0.01 * x.grad / x.grad.abs().max(), 4)
                 < lattice_ratio(fake, 4)).all()
+
+
+def test_temporal_discriminator_loss_adds_weighted_negatives():
+    """dt mode with negatives: Eq. 3.1 on (real, generated) plus w x the negatives'
+    cross-entropy as generated, all from one D_t call."""
+    from billow.run.gan import discriminator_loss
+    from billow.train.losses import negative_loss
+
+    g = torch.Generator().manual_seed(4)
+    mode = temporal_mode("dt", factor=4, context=1)
+    dt = TemporalDiscriminator(2, 24).eval()  # no spectral-norm power step between calls
+    frames = [torch.rand(2, 1, 32, 32, generator=g) for _ in range(3)]
+    fake = [torch.rand(2, 1, 32, 32, generator=g) for _ in range(3)]
+    neg = [f + 0.1 for f in frames]
+    lr = [torch.rand(2, 3, 8, 8, generator=g) * 0.1 for _ in range(3)]
+    plain = mode.discriminator_loss(fake, frames, lr, dt)
+    assert mode.last_negative_logits is None
+    with_neg = mode.discriminator_loss(fake, frames, lr, dt, neg, 0.5)
+    logit_neg, _ = dt(mode.align(neg, lr))
+    expected = plain + 0.5 * negative_loss(logit_neg)
+    assert math.isclose(float(with_neg), float(expected), rel_tol=1e-5)
+    assert torch.allclose(mode.last_negative_logits, logit_neg.detach(), atol=1e-6)
+    assert math.isclose(float(negative_loss(torch.zeros(3))), math.log(2.0), rel_tol=1e-6)
+    logit_r, _ = dt(mode.align(frames, lr))
+    logit_f, _ = dt(mode.align(fake, lr))
+    assert math.isclose(float(plain), float(discriminator_loss(logit_r, logit_f)), rel_tol=1e-5)

@@ -237,8 +237,9 @@ def test_discriminators_see_real_tiles_through_the_generators_projection(tmp_pat
     lr, hr = tr.sampler.sample(2, scales=True)[:2]
     tr._batch = lambda: (lr, hr)
     tr.models["D_s"] = spy("D_s", tr.models["D_s"])
-    tr.temporal.discriminator_loss = (lambda f, real3, l, d, _loss=tr.temporal.discriminator_loss:
-                                      seen.setdefault("D_t", real3) and _loss(f, real3, l, d))
+    tr.temporal.discriminator_loss = (
+        lambda f, real3, l, d, *rest, _loss=tr.temporal.discriminator_loss:
+        seen.setdefault("D_t", real3) and _loss(f, real3, l, d, *rest))
     tr._step_ds()
     tr._step_dt()
     s, c, m = tr._loss_scale(lr), tr.cfg.train.context, tr.margin
@@ -307,7 +308,8 @@ def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
                                             ({"ema": -0.1}, "--ema"),
                                             ({"lambda_lattice": -1.0}, "--lambda-lattice"),
                                             ({"lambda_lattice_ratio": -1.0},
-                                             "--lambda-lattice-ratio")])
+                                             "--lambda-lattice-ratio"),
+                                            ({"d_negatives": -0.5}, "--d-negatives")])
 def test_bad_weight_average_and_lattice_settings_are_refused(flags, message):
     from billow.errors import InputError
 
@@ -331,3 +333,47 @@ def test_fine_tuning_a_run_continues_its_weight_average(tmp_path, data2d):
                  data_path=data2d)
     load_base_weights(tr, base)
     assert all(torch.equal(v, base["models"]["G"][k]) for k, v in tr.G_ema.state_dict().items())
+
+
+def test_negative_examples_are_real_data_spoilt_and_resume_exactly(tmp_path, data2d):
+    """--d-negatives: D_s also sees each real tile blurred, D_t each real triple with its own
+    high-passed noise per frame, both labelled generated; the noise comes from the
+    checkpointed sampler RNG, so a resumed run matches an uninterrupted one bit for bit."""
+    from billow.ops import gaussian_blur
+    from billow.train.trainer import NEGATIVE_SIGMA
+
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5)
+    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+    seen = {}
+
+    def spy(name, net):
+        def forward(*args):
+            seen.setdefault(name, [a.detach().clone() for a in args])
+            return net(*args)
+        return forward
+
+    tr.models["D_s"] = spy("D_s", tr.models["D_s"])
+    tr.models["D_t"] = spy("D_t", tr.models["D_t"])
+    logs = tr.step()
+    assert 0 <= logs["d_s_acc_negative"] <= 1 and 0 <= logs["d_t_acc_negative"] <= 1
+    tiles = seen["D_s"][1]
+    n = tiles.shape[0] // 3
+    assert torch.allclose(tiles[2 * n:], gaussian_blur(tiles[:n], NEGATIVE_SIGMA), atol=1e-6)
+    triples = seen["D_t"][0]
+    real, flicker = triples[:n], triples[2 * n:]
+    diff = flicker - real
+    assert diff.abs().mean() > 0.05 * real.abs().mean()
+    # new noise in every frame, and high-passed: its blur keeps little of it
+    assert (diff[:, 0] - diff[:, 1]).abs().mean() > 0.5 * diff[:, 1].abs().mean()
+    assert gaussian_blur(diff, 3.0).abs().mean() < 0.5 * diff.abs().mean()
+
+    a = Trainer(cfg, tmp_path / "a", data_path=data2d)
+    a.train()
+    b = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    b.train(until=2)
+    c = Trainer(cfg, tmp_path / "b", data_path=data2d)
+    c.load(tmp_path / "b")
+    c.train()
+    for name in ("G", "D_s", "D_t"):
+        for k, v in a.nets[name].state_dict().items():
+            assert torch.equal(v, c.nets[name].state_dict()[k]), (name, k)

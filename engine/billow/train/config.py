@@ -67,6 +67,11 @@ class TrainConfig(RunSettings):
                            "dt (Eq. 3.5)", choices=("none", "l2", "dt-noadv", "dt"))
     advection: str = option("semi-lagrangian", "advection layer order",
                             choices=("semi-lagrangian", "maccormack"))
+    d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
+                                "loss: real tiles with their detail blurred away (D_s) and "
+                                "real triples with flickering detail (D_t), shown as "
+                                "generated, so the discriminators must learn that missing or "
+                                "incoherent detail is fake; 0: off (as published)")
     d_norm: str = option("sn", "discriminator normalisation: sn (spectral), bn (App. A.1), "
                          "none", choices=("sn", "bn", "none"))
     loss_scale: str = option("tile", "density units of every loss: 'tile' divides each "
@@ -151,6 +156,8 @@ class RunConfig:
             raise InputError(f"--ema {t.ema}: a decay in [0, 1) (0: off)")
         if t.lambda_lattice < 0:
             raise InputError(f"--lambda-lattice {t.lambda_lattice}: 0 or more")
+        if t.d_negatives < 0:
+            raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         if t.lambda_lattice_ratio < 0:
             raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:

@@ -80,6 +80,16 @@ def lattice_ratio_loss(fake: torch.Tensor, real: torch.Tensor, factor: int) -> t
     return F.relu(excess).mean()
 
 
+def negative_loss(logit_negative: torch.Tensor) -> torch.Tensor:
+    """E[-log(1 - D(n))]: a discriminator's cross-entropy on negative examples, real data
+    spoilt the way a generator fails (detail blurred away, detail that flickers), labelled
+    generated (`--d-negatives`). Why: `benchmarks/d_probe.py` on s16 (session 12) found D_s
+    scoring real tiles blurred at sigma 1.5 voxels more real (0.91) than the real tiles (0.74),
+    and D_t scoring real triples with flicker added more real (0.71) than real ones (0.60):
+    neither had learned what the generator should be pushed towards."""
+    return F.binary_cross_entropy_with_logits(logit_negative, torch.zeros_like(logit_negative))
+
+
 def feature_loss(feats_fake, feats_real, weights) -> torch.Tensor:
     """Eq. 3.7: sum_j lambda_f^j E ||F^j(G(x)) - F^j(y)||^2, each layer's squared distance
     averaged per ELEMENT, so a weight means the same for any batch, tile size or layer width
@@ -188,12 +198,25 @@ class DtTemporal(L2Temporal):
         logit, _ = d_t(self.align(fake3, lr3))
         return self.weight * generator_adversarial(logit)
 
-    def discriminator_loss(self, fake3, real3, lr3, d_t):
+    def discriminator_loss(self, fake3, real3, lr3, d_t, negatives3=None,
+                           negative_weight: float = 0.0):
+        """Eq. 3.1 for D_t; with `negatives3` (triples shown as generated, e.g. real frames
+        with flickering detail), plus `negative_weight` times their cross-entropy as fake.
+        `last_logits` keeps (real, generated) and `last_negative_logits` the negatives'."""
         fake = self.align([f.detach() for f in fake3], lr3)
-        logits, _ = d_t(torch.cat([self.align(real3, lr3), fake]))  # one call: DDP-safe
-        logit_real, logit_fake = logits.float().chunk(2)
+        batch = [self.align(real3, lr3), fake]
+        if negatives3 is not None:
+            batch.append(self.align(negatives3, lr3))
+        logits, _ = d_t(torch.cat(batch))  # one call: DDP-safe
+        chunks = logits.float().chunk(len(batch))
+        logit_real, logit_fake = chunks[0], chunks[1]
         self.last_logits = (logit_real.detach(), logit_fake.detach())
-        return discriminator_loss(logit_real, logit_fake)
+        loss = discriminator_loss(logit_real, logit_fake)
+        self.last_negative_logits = None
+        if negatives3 is not None:
+            self.last_negative_logits = chunks[2].detach()
+            loss = loss + negative_weight * negative_loss(chunks[2])
+        return loss
 
 
 class DtNoAdvTemporal(DtTemporal):

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import InputError
 from ..nets import (
@@ -39,6 +40,7 @@ from ..nets import (
     build_generator,
     crop,
 )
+from ..ops import gaussian_blur
 from ..progress import Progress
 from ..run import folder, loop
 from ..run.gan import CHANCE, accuracy, discriminator_loss
@@ -46,9 +48,13 @@ from ..run.logs import RunLog
 from .augment import AugmentConfig
 from .config import RunConfig
 from .data import PairedData, TileSampler
-from .losses import generator_loss, l1_loss, temporal_mode
+from .losses import generator_loss, l1_loss, negative_loss, temporal_mode
 
 CHECKPOINT_FORMAT = "billow-checkpoint/1"
+# --d-negatives: the Gaussian (voxels) that blurs D_s's negatives and high-passes D_t's flicker.
+# At 4x it keeps half the amplitude at the input's Nyquist (1/8 cycle per voxel) and 6% at
+# 1/4: the negatives lack (or flicker in) the detail an upres has to invent.
+NEGATIVE_SIGMA = 1.5
 
 
 class Trainer:
@@ -174,17 +180,43 @@ class Trainer:
         with torch.no_grad(), self._autocast():
             fake = self._generate(lr, [1])[0]
         s = self._loss_scale(lr)
+        w = self.cfg.train.d_negatives
         with self._autocast():
             lr_core = crop(lr[:, 1, :1], c) * s
-            # real and generated in ONE forward call (DDP-safe; BN sees a mixed batch)
-            logits, _ = self.models["D_s"](torch.cat([lr_core, lr_core]), torch.cat(
-                [crop(self._real(hr[:, 1], lr[:, 1]), self.margin) * s,
-                 crop(fake, self.margin) * s]))
-            real_logit, fake_logit = logits.float().chunk(2)
+            real = crop(self._real(hr[:, 1], lr[:, 1]), self.margin) * s
+            tiles = [real, crop(fake, self.margin) * s]
+            if w > 0:  # the real tile with its detail blurred away, shown as generated
+                tiles.append(gaussian_blur(real, NEGATIVE_SIGMA))
+            # all in ONE forward call (DDP-safe; BN sees a mixed batch)
+            logits, _ = self.models["D_s"](torch.cat([lr_core] * len(tiles)), torch.cat(tiles))
+            chunks = logits.float().chunk(len(tiles))
+            real_logit, fake_logit = chunks[0], chunks[1]
             loss = discriminator_loss(real_logit, fake_logit)
+            if w > 0:
+                loss = loss + w * negative_loss(chunks[2])
         self._update("D_s", loss)
         acc_r, acc_f = accuracy(real_logit, fake_logit)
-        return {"d_s": float(loss.detach()), "d_s_acc_real": acc_r, "d_s_acc_fake": acc_f}
+        out = {"d_s": float(loss.detach()), "d_s_acc_real": acc_r, "d_s_acc_fake": acc_f}
+        if w > 0:
+            out["d_s_acc_negative"] = float((chunks[2] < 0).float().mean())
+        return out
+
+    def _flicker(self, frames3: list[torch.Tensor]) -> list[torch.Tensor]:
+        """D_t's negatives: each frame plus its own high-passed noise (drawn from the
+        checkpointed sampler RNG, so a resumed run draws what an uninterrupted one would), of
+        a per-tile amplitude uniform in [0.25, 1] x the middle frame's high-band std."""
+        mid = frames3[1]
+        dims = tuple(range(1, mid.dim()))
+        std = (mid - gaussian_blur(mid, NEGATIVE_SIGMA)).std(dim=dims, keepdim=True)
+        shape = (mid.shape[0],) + (1,) * (mid.dim() - 1)
+        amp = 0.25 + 0.75 * torch.rand(shape, generator=self.gen).to(mid.device)
+        out = []
+        for f in frames3:
+            n = torch.randn(f.shape, generator=self.gen).to(f.device)
+            n = n - gaussian_blur(n, NEGATIVE_SIGMA)
+            n = n / n.std(dim=dims, keepdim=True)
+            out.append(F.relu(f + amp * std * n))
+        return out
 
     def _step_dt(self) -> dict:
         lr, hr = self._batch()
@@ -194,11 +226,18 @@ class Trainer:
         fake3 = [f * s for f in fake3]
         real3 = [self._real(hr[:, i], lr[:, i]) * s for i in range(3)]
         lr3 = [lr[:, i] for i in range(3)]
+        w = self.cfg.train.d_negatives
+        negatives3 = self._flicker(real3) if w > 0 else None
         with self._autocast():
-            loss = self.temporal.discriminator_loss(fake3, real3, lr3, self.models["D_t"])
+            loss = self.temporal.discriminator_loss(fake3, real3, lr3, self.models["D_t"],
+                                                    negatives3, w)
         self._update("D_t", loss)
         acc_r, acc_f = accuracy(*self.temporal.last_logits)
-        return {"d_t": float(loss.detach()), "d_t_acc_real": acc_r, "d_t_acc_fake": acc_f}
+        out = {"d_t": float(loss.detach()), "d_t_acc_real": acc_r, "d_t_acc_fake": acc_f}
+        if w > 0:
+            out["d_t_acc_negative"] = float((self.temporal.last_negative_logits < 0)
+                                            .float().mean())
+        return out
 
     def _step_g(self, health: bool) -> dict:
         t = self.cfg.train
