@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         hours = [offset + h for h in wall_hours(run, rows)]
         label = run.name
 
-        def series(key):
+        def series(key, hours=hours, rows=rows):
             pts = [(h, r[key]) for h, r in zip(hours, rows) if key in r]
             return [p[0] for p in pts], [p[1] for p in pts]
 
@@ -71,7 +71,8 @@ def main(argv=None) -> int:
             x, y = series(key)
             if x:
                 axes[1].plot(x, y, style, label=f"{label}: {key}")
-        for key in ("d_s_acc_real", "d_s_acc_fake", "d_t_acc_real", "d_t_acc_fake"):
+        for key in ("d_s_acc_real", "d_s_acc_fake", "d_t_acc_real", "d_t_acc_fake",
+                    "d_s_acc_negative", "d_t_acc_negative"):
             x, y = series(key)
             if x:
                 axes[2].plot(x, y, label=f"{label}: {key}", alpha=0.8)
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
     axes[1].axhline(CHANCE, color="r", lw=1, label="chance 2 ln 2")
     axes[0].set_title("generator L1 (tile units) and validation L1")
     axes[1].set_title("discriminator losses (below chance = pulling)")
-    axes[2].set_title("discriminator accuracy (real, generated)")
+    axes[2].set_title("discriminator accuracy (real, generated, negatives)")
     for ax in axes:
         # wall-clock: the runs used 1 or 2 CPU threads (each run's config.json says which)
         ax.set_xlabel("training time (wall-clock hours)")

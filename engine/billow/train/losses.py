@@ -202,7 +202,8 @@ class DtTemporal(L2Temporal):
                            negative_weight: float = 0.0):
         """Eq. 3.1 for D_t; with `negatives3` (triples shown as generated, e.g. real frames
         with flickering detail), plus `negative_weight` times their cross-entropy as fake.
-        `last_logits` keeps (real, generated) and `last_negative_logits` the negatives'."""
+        `last_logits` keeps (real, generated), `last_negative_logits` the negatives', and
+        `last_eq31` the Eq. 3.1 part alone (what the chance level 2 ln 2 refers to)."""
         fake = self.align([f.detach() for f in fake3], lr3)
         batch = [self.align(real3, lr3), fake]
         if negatives3 is not None:
@@ -212,6 +213,7 @@ class DtTemporal(L2Temporal):
         logit_real, logit_fake = chunks[0], chunks[1]
         self.last_logits = (logit_real.detach(), logit_fake.detach())
         loss = discriminator_loss(logit_real, logit_fake)
+        self.last_eq31 = loss.detach()
         self.last_negative_logits = None
         if negatives3 is not None:
             self.last_negative_logits = chunks[2].detach()

@@ -191,12 +191,12 @@ class Trainer:
             logits, _ = self.models["D_s"](torch.cat([lr_core] * len(tiles)), torch.cat(tiles))
             chunks = logits.float().chunk(len(tiles))
             real_logit, fake_logit = chunks[0], chunks[1]
-            loss = discriminator_loss(real_logit, fake_logit)
-            if w > 0:
-                loss = loss + w * negative_loss(chunks[2])
+            eq31 = discriminator_loss(real_logit, fake_logit)
+            loss = eq31 + w * negative_loss(chunks[2]) if w > 0 else eq31
         self._update("D_s", loss)
         acc_r, acc_f = accuracy(real_logit, fake_logit)
-        out = {"d_s": float(loss.detach()), "d_s_acc_real": acc_r, "d_s_acc_fake": acc_f}
+        # d_s stays Eq. 3.1 alone, so 2 ln 2 remains its chance level
+        out = {"d_s": float(eq31.detach()), "d_s_acc_real": acc_r, "d_s_acc_fake": acc_f}
         if w > 0:
             out["d_s_acc_negative"] = float((chunks[2] < 0).float().mean())
         return out
@@ -233,7 +233,8 @@ class Trainer:
                                                     negatives3, w)
         self._update("D_t", loss)
         acc_r, acc_f = accuracy(*self.temporal.last_logits)
-        out = {"d_t": float(loss.detach()), "d_t_acc_real": acc_r, "d_t_acc_fake": acc_f}
+        out = {"d_t": float(self.temporal.last_eq31), "d_t_acc_real": acc_r,
+               "d_t_acc_fake": acc_f}
         if w > 0:
             out["d_t_acc_negative"] = float((self.temporal.last_negative_logits < 0)
                                             .float().mean())
