@@ -12,8 +12,19 @@ paired data it trains on (e.g. /work/data/mixed96). Prints, for tiles drawn as t
   generated tiles; and real tiles shown with another tile's low-res condition. Whichever half
   carries "real" is what D_s judges; a condition swap that stays "real" means D_s ignores the
   input it is conditioned on.
+- D_t's mean probability of "real" for real and generated triples (advected, as training
+  aligns them) and for broken ones: flicker (new high-passed noise in each frame), the same
+  noise frozen in all three frames, and real frames left unaligned.
 - generated / real power in radial bands of the tile's spectrum (cycles per high-res voxel;
   the input's Nyquist is 1/8 at 4x), in family.
+
+Session 12 (`--batches 6`): `s16`'s D_s scored real tiles 0.74, generated 0.36, but real tiles
+blurred at sigma 1.5 voxels **0.91** and generated tiles with white noise added 0.57: it
+rewarded blur and noise, not detail. Its D_t scored real triples 0.60, generated 0.50, and real
+triples with flicker **0.71**: it had not learned temporal coherence (its loss sat at 1.31-1.38
+against chance 1.39). After 150 discriminator-only iterations with `--d-negatives 1`
+(`/work/runs/dneg_probe`, 5 min): blurred real 0.11, generated + noise 0.04, real + flicker
+0.23, generated + flicker 0.19, while real stayed 0.58 (D_s) and 0.55 (D_t).
 
 Session 8 (`--batches 6`, checkpoints in /work/runs): in the three runs trained with the block
 projection as the generator's last step and raw real tiles shown to D_s (`proj_gan`, `s7_tc`,
