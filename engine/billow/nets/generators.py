@@ -377,13 +377,27 @@ class SmoothGenerator(nn.Module):
         speed the gate reads, so the slider sets the detail's amplitude and cannot change what
         the trunk makes of the flow (issue 17: s10's trunk answered a slowed input with more
         detail, inverting a slider that scaled the velocity the whole network read)."""
+        return self.stages(x)["output"]
+
+    def stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The forward pass stage by stage, high-res `(N, 1, *4S)` each: "base" (the
+        interpolated density), "structure" and "detail" (the residual's ungated channel and
+        its speed-gated one, zero for ungated models), "sum" (base + residual), "clamped" (its
+        ReLU) and "output" (after the projection). `benchmarks/lattice_stages.py` measures
+        the lattice at each (session 12: the 4-voxel pattern appears at the clamp)."""
         h = _trunk_features(self, x)
         r = F.relu(self.up1(_upsample2(self.to_mid(h))))
         r = self.out(F.relu(self.up2(_upsample2(r))))
         if self.gated:
-            r = r[:, :1] + speed_gate(self._gate_velocity(x), FACTOR) * r[:, 1:]
-        return self.project(F.relu(_base(x, self.cfg.base_interpolation == "tricubic") + r),
-                            x[:, :1])
+            structure = r[:, :1]
+            detail = speed_gate(self._gate_velocity(x), FACTOR) * r[:, 1:]
+        else:
+            structure, detail = r, torch.zeros_like(r)
+        base = _base(x, self.cfg.base_interpolation == "tricubic")
+        total = base + (structure + detail)  # the sum the shipped models were exported with
+        clamped = F.relu(total)
+        return {"base": base, "structure": structure, "detail": detail, "sum": total,
+                "clamped": clamped, "output": self.project(clamped, x[:, :1])}
 
     def _gate_velocity(self, x: torch.Tensor) -> torch.Tensor:
         """The velocity the speed gate reads: the input's, times the `detail` channel if given."""
