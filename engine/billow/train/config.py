@@ -67,6 +67,10 @@ class TrainConfig(RunSettings):
                            "dt (Eq. 3.5)", choices=("none", "l2", "dt-noadv", "dt"))
     advection: str = option("semi-lagrangian", "advection layer order",
                             choices=("semi-lagrangian", "maccormack"))
+    lambda_negative: float = option(0.0, "weight of the mean negative part of the smooth "
+                                    "generator's sum before its clamp at 0 (in the network's "
+                                    "normalised units): the clamp is where the 4-voxel "
+                                    "lattice is made; 0: off")
     d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
                                 "loss: real tiles with their detail blurred away (D_s) and "
                                 "real triples with flickering detail (D_t), shown as "
@@ -156,6 +160,11 @@ class RunConfig:
             raise InputError(f"--ema {t.ema}: a decay in [0, 1) (0: off)")
         if t.lambda_lattice < 0:
             raise InputError(f"--lambda-lattice {t.lambda_lattice}: 0 or more")
+        if t.lambda_negative < 0:
+            raise InputError(f"--lambda-negative {t.lambda_negative}: 0 or more")
+        if t.lambda_negative > 0 and self.model.generator != "smooth":
+            raise InputError("--lambda-negative needs --generator smooth (the one with a "
+                             "pre-clamp sum)")
         if t.d_negatives < 0:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         if t.lambda_lattice_ratio < 0:

@@ -136,20 +136,29 @@ class Trainer:
         return lr.to(self.device), hr.to(self.device)
 
     def _generate(self, lr: torch.Tensor, frames, scales: torch.Tensor | None = None,
-                  net: torch.nn.Module | None = None) -> list[torch.Tensor]:
+                  net: torch.nn.Module | None = None,
+                  sums: list | None = None) -> list[torch.Tensor]:
         """G (or `net`) on frames `frames` of lr (N, 3, C, *s), batched in one call, in raw
         density units: with `--normalise frame` each frame's input is divided by its
         whole-frame scales (N, 3, 2) and the output multiplied back, as `billow upres` does."""
         n = lr.shape[0]
         net = self.models["G"] if net is None else net
+
+        def run(x):
+            if sums is None:
+                return net(x)
+            y, total = net(x, with_sum=True)  # the pre-clamp sum, in the network's units
+            sums.append(total)
+            return y
+
         x = torch.cat([lr[:, i] for i in frames])
         if self.cfg.model.normalise != "frame":
-            return list(net(x).split(n))
+            return list(run(x).split(n))
         sc = self._scales if scales is None else scales
         sc = torch.cat([sc[:, i] for i in frames]).reshape(-1, 2, *([1] * (x.dim() - 2)))
         s_d, s_v = sc[:, :1], sc[:, 1:]
         x = torch.cat([x[:, :1] / s_d, x[:, 1:] / s_v], dim=1)
-        return list((net(x) * s_d).split(n))
+        return list((run(x) * s_d).split(n))
 
     def _real(self, hr: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
         """A real high-res frame `(N, 1, *S)` as the discriminators see it: through the
@@ -246,8 +255,9 @@ class Trainer:
         frames = [0, 1, 2] if self.temporal.uses_frames else [1]
         capture = self.rr.capture() if self.rr else contextlib.nullcontext()
         with self._autocast():
+            sums = [] if t.lambda_negative > 0 else None
             with capture:
-                fakes = self._generate(lr, frames)
+                fakes = self._generate(lr, frames, sums=sums)
             fake3 = fakes if len(fakes) == 3 else [None, fakes[0], None]
             s = self._loss_scale(lr)
             fake = crop(fake3[1], self.margin) * s
@@ -272,11 +282,16 @@ class Trainer:
                 factor=self.data.factor,
                 feats_fake=feats_fake, feats_real=feats_real, lambda_f=weights,
                 temporal=temporal, reverse_pass=self.rr.loss() if self.rr else None)
+            if sums:
+                # the clamp at 0 is where the 4-voxel lattice is made (session 12,
+                # benchmarks/lattice_stages.py): hold the sum above it instead
+                terms["g_negative"] = t.lambda_negative * F.relu(-sums[0].float()).mean()
+                total = total + terms["g_negative"]
         out = {k: float(v.detach()) for k, v in terms.items()}
         if health:  # gradient each term sends into G's output (Alg. 1 health check)
             outs = [f for f in fakes]
             for k, v in terms.items():
-                if k == "g_rr" or not v.requires_grad:
+                if k in ("g_rr", "g_negative") or not v.requires_grad:  # not via the output
                     continue
                 grads = torch.autograd.grad(v, outs, retain_graph=True, allow_unused=True)
                 sq = sum(float(g.float().pow(2).sum()) for g in grads if g is not None)
