@@ -14,9 +14,11 @@ Session 12, `ood_wisps_128` frame 10 / `phi_wisps_128` frame 10 / `ood_dense_256
 the residuals carry no lattice (0.4-0.8, below the base's 0.95-0.98), nor does their sum with
 the base (0.5-0.8); **the clamp at 0 makes it**: `s18` 0.58 -> 1.64, 0.69 -> 2.25 and 0.51 ->
 8.17 (the projection then adds a little: 2.13, 2.86, 9.34); the default 0.57 -> 0.90, 0.83 ->
-1.09, 0.46 -> 1.01. So the pattern comes from where the network pushes the density below 0 and
-the ReLU cuts it, not from the up-sampling path: an output that cannot go negative without a
-clamp is the fix to try.
+1.09, 0.46 -> 1.01. So in `s18` the pattern comes from where the network pushes the density
+below 0 and the ReLU cuts it, not from the up-sampling path. But 282 iterations with
+`--lambda-negative 1` (`s19`) only moved it into the residual and the projection's clamp (output
+2.08 / 2.70 / 8.20): the pattern is learned, and `s16`'s D_s scored tiles with a 4-voxel pattern
+added as more real (`benchmarks/ood_results_smooth.md`, session 12).
 """
 
 from __future__ import annotations
