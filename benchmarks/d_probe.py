@@ -17,6 +17,9 @@ paired data it trains on (e.g. /work/data/mixed96). Prints, for tiles drawn as t
   noise frozen in all three frames, and real frames left unaligned.
 - generated / real power in radial bands of the tile's spectrum (cycles per high-res voxel;
   the input's Nyquist is 1/8 at 4x), in family.
+- D_s's P(real) for real and generated tiles with a 4-voxel dot lattice added (0.3 and 1 x the
+  real tile's high-band std): a D_s that scores them higher than the clean tiles pays the
+  generator to print the lattice.
 
 Session 12 (`--batches 6`): `s16`'s D_s scored real tiles 0.74, generated 0.36, but real tiles
 blurred at sigma 1.5 voxels **0.91** and generated tiles with white noise added 0.57: it
@@ -49,6 +52,7 @@ import numpy as np
 import torch
 
 SIGMAS = (0.7, 1.5)
+LATTICE_AMPS = (0.3, 1.0)
 BANDS = ((0.0625, 0.125), (0.125, 0.1875), (0.1875, 0.25), (0.25, 0.375), (0.375, 0.5))
 
 
@@ -102,6 +106,7 @@ def main(argv=None) -> int:
             # the swaps below exchange bands with what D_s learned to call real
             real = crop(t._real(hr[:, 1], lr[:, 1]), t.margin) * s
             gen = crop(fake, t.margin) * s
+            dims = tuple(range(1, real.dim()))
             score("real", lr_core, real)
             if cfg.model.projection == "block":
                 score("real without the generator's projection", lr_core,
@@ -117,12 +122,18 @@ def main(argv=None) -> int:
                       low_g + high_r)
                 noise = torch.randn(real.shape, generator=noise_gen)
                 noise = noise - gaussian_blur(noise, sigma)
-                dims = tuple(range(1, real.dim()))
                 noise = noise * high_r.std(dim=dims, keepdim=True) / noise.std(dim=dims,
                                                                              keepdim=True)
                 score(f"generated + white noise, real's high-band std (sigma {sigma})",
                       lr_core, (gen + noise).clamp(min=0))
             score("real, another tile's condition", lr_core.roll(1, 0), real)
+            # a 4-voxel dot lattice (one voxel per 4^d cell raised, zero-mean; not the random
+            # patterns --d-negative-kinds lattice trains on), a x the real high band's std
+            std = (real - gaussian_blur(real, SIGMAS[1])).std(dim=dims, keepdim=True)
+            for name, tile in (("real", real), ("generated", gen)):
+                for amp in LATTICE_AMPS:
+                    score(f"{name} + 4-voxel dots ({amp} x real high-band std)", lr_core,
+                          (tile + amp * std * _dots(real)).clamp(min=0))
             for i in range(real.shape[0]):
                 sr = radial_spectrum(real[i, 0].numpy())
                 power["real"].append(sr.power)
@@ -148,6 +159,16 @@ def main(argv=None) -> int:
         m = (k > lo + 1e-9) & (k <= hi + 1e-9)
         print(f"| ({lo}, {hi}] | {g[m].sum() / r[m].sum():.3f} |")
     return 0
+
+
+def _dots(like: torch.Tensor) -> torch.Tensor:
+    """A unit-std zero-mean pattern with one raised voxel per 4^d cell, shaped like `like`."""
+    d = like.dim() - 2
+    cell = torch.zeros((4,) * d)
+    cell[(0,) * d] = 1.0
+    cell = (cell - cell.mean()) / cell.std()
+    reps = tuple(-(-n // 4) for n in like.shape[2:])
+    return cell.repeat(reps)[tuple(slice(0, n) for n in like.shape[2:])]
 
 
 def _probe_dt(t, batches: int, noise_gen: torch.Generator) -> dict[str, list[torch.Tensor]]:

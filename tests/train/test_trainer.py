@@ -315,7 +315,11 @@ def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
                                             ({"lambda_lattice": -1.0}, "--lambda-lattice"),
                                             ({"lambda_lattice_ratio": -1.0},
                                              "--lambda-lattice-ratio"),
-                                            ({"d_negatives": -0.5}, "--d-negatives")])
+                                            ({"d_negatives": -0.5}, "--d-negatives"),
+                                            ({"d_negative_kinds": "blur,noise"},
+                                             "--d-negative-kinds"),
+                                            ({"d_negative_kinds": "blur,blur"},
+                                             "--d-negative-kinds")])
 def test_bad_weight_average_and_lattice_settings_are_refused(flags, message):
     from billow.errors import InputError
 
@@ -376,6 +380,42 @@ def test_negative_examples_are_real_data_spoilt_and_resume_exactly(tmp_path, dat
     assert_resume_is_exact(cfg, tmp_path, data2d)
 
 
+def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data2d):
+    """--d-negative-kinds blur,lattice: D_s sees each real tile blurred and each real tile plus
+    its own zero-mean pattern repeating every 4 voxels, both labelled generated; resume stays
+    exact with the extra draws from the sampler RNG."""
+    from billow.train.trainer import LATTICE_PERIOD
+
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="blur,lattice")
+    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+    seen = []
+    net = tr.models["D_s"]
+
+    def spy(*args):
+        if not seen:
+            seen.append(args[1].detach().clone())
+        return net(*args)
+
+    tr.models["D_s"] = spy
+    logs = tr.step()
+    assert 0 <= logs["d_s_acc_negative"] <= 1 and 0 <= logs["d_s_acc_lattice"] <= 1
+    tiles = seen[0]
+    n = tiles.shape[0] // 4
+    real, lattice = tiles[:n], tiles[3 * n:]
+    diff = lattice - real
+    assert diff.abs().mean() > 0.02 * real.abs().mean()
+    # where the ReLU did not cut, the added pattern repeats every 4 voxels along each axis
+    p = LATTICE_PERIOD
+    for axis in (2, 3):
+        a, b = diff.narrow(axis, 0, diff.shape[axis] - p), diff.narrow(axis, p, diff.shape[axis] - p)
+        kept = (lattice.narrow(axis, 0, diff.shape[axis] - p) > 0) & (
+            lattice.narrow(axis, p, diff.shape[axis] - p) > 0)
+        assert kept.float().mean() > 0.3
+        assert torch.allclose(a[kept], b[kept], atol=1e-5)
+    assert not torch.allclose(diff.narrow(2, 0, 1), diff.narrow(2, 1, 1))  # not constant
+    assert_resume_is_exact(cfg, tmp_path, data2d)
+
+
 def test_negative_part_loss_lifts_the_sum_the_clamp_would_cut(tmp_path, data2d):
     """--lambda-negative: the mean negative part of the smooth generator's pre-clamp sum (where
     the lattice is made), read through G's own forward; training on it alone lifts the sum."""
@@ -391,10 +431,10 @@ def test_negative_part_loss_lifts_the_sum_the_clamp_would_cut(tmp_path, data2d):
     x = tr._generate  # the trainer's path: normalised input, the sum in network units
 
     def negative():
-        sums = []
+        parts = {"sum": []}
         with torch.no_grad():
-            x(fixed[0], [1], scales=fixed[2], sums=sums)
-        return float(torch.relu(-sums[0]).mean())
+            x(fixed[0], [1], scales=fixed[2], parts=parts)
+        return float(torch.relu(-parts["sum"][0]).mean())
 
     before = negative()
     assert before > 0
@@ -406,10 +446,61 @@ def test_negative_part_loss_lifts_the_sum_the_clamp_would_cut(tmp_path, data2d):
     assert negative() < 0.7 * before
     probe = torch.rand(1, 3, 6, 6)
     with torch.no_grad():
-        out, total = tr.G(probe, with_sum=True)
+        out, got = tr.G(probe, parts=("sum",))
         assert torch.equal(out, tr.G(probe))
-        assert torch.equal(total, tr.G.stages(probe)["sum"])
+        assert torch.equal(got["sum"], tr.G.stages(probe)["sum"])
     with pytest.raises(InputError, match="--lambda-negative"):
         tiny(generator="fast", lambda_negative=1.0)
     with pytest.raises(InputError, match="--lambda-negative"):
         tiny(generator="smooth", lambda_negative=-1.0)
+
+
+def test_structure_band_term_moves_the_high_band_into_the_gated_channel(tmp_path, data2d):
+    """--lambda-structure-band: the share of the residual's high band in the ungated structure
+    channel, read through G's own forward; training on it alone lowers the share (so the
+    slider, which reaches the gated channel only, gets more of the detail)."""
+    from billow.errors import InputError
+    from billow.train.losses import structure_band_share
+    from billow.train.trainer import NEGATIVE_SIGMA
+
+    cfg = tiny(generator="smooth", fine_channels=4, detail_gate="speed", lr=1e-2,
+               lambda_structure_band=5.0, lambda_l1=0.0, lambda_ds=0.0, lambda_dt=0.0,
+               lambda_f="0", temporal="none", val_every=0)
+    tr = Trainer(cfg, tmp_path / "r", data_path=data2d)
+    torch.manual_seed(0)
+    for p in tr.G.parameters():  # the residual starts at zero; give both channels a band
+        torch.nn.init.normal_(p, std=0.3)
+    fixed = tr.sampler.sample(4, scales=True)
+
+    def share():
+        parts = {"structure": [], "detail": []}
+        with torch.no_grad():
+            tr._generate(fixed[0], [1], scales=fixed[2], parts=parts)
+        return float(structure_band_share(parts["structure"][0], parts["detail"][0],
+                                          NEGATIVE_SIGMA))
+
+    before = share()
+    assert 0.5 < before < 0.999
+    tr.sampler.sample = lambda n, scales=False: fixed
+    logs = tr.step()
+    assert logs["g_structure_band"] > 0 and "grad_g_structure_band" not in logs
+    for _ in range(15):
+        tr.step()
+    assert share() < 0.7 * before
+    with pytest.raises(InputError, match="--lambda-structure-band"):
+        tiny(generator="smooth", lambda_structure_band=1.0)  # no gate: no detail channel
+    with pytest.raises(InputError, match="--lambda-structure-band"):
+        tiny(generator="smooth", detail_gate="speed", lambda_structure_band=-1.0)
+
+
+def test_structure_band_share_is_zero_one_and_scale_free():
+    from billow.train.losses import structure_band_share
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2, 1, 16, 16, generator=g)
+    smooth = torch.ones(2, 1, 16, 16)
+    assert float(structure_band_share(smooth, a, 1.5)) < 1e-6
+    assert float(structure_band_share(a, smooth, 1.5)) > 1 - 1e-6
+    assert abs(float(structure_band_share(a, a, 1.5)) - 0.5) < 1e-6
+    b = torch.randn(2, 1, 16, 16, generator=g)
+    assert torch.allclose(structure_band_share(a, b, 1.5), structure_band_share(7 * a, 7 * b, 1.5))

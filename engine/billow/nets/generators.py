@@ -371,16 +371,16 @@ class SmoothGenerator(nn.Module):
         return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
-    def forward(self, x: torch.Tensor, with_sum: bool = False):
+    def forward(self, x: torch.Tensor, parts: tuple[str, ...] = ()):
         """`x`: density, velocity and, for gated models, optionally the `detail` channel
         (absent in training: 1 everywhere). The trunk never reads `detail`: it scales only the
         speed the gate reads, so the slider sets the detail's amplitude and cannot change what
         the trunk makes of the flow (issue 17: s10's trunk answered a slowed input with more
         detail, inverting a slider that scaled the velocity the whole network read)."""
         st = self.stages(x)
-        # training's --lambda-negative reads the pre-clamp sum through forward itself, so a
-        # DDP-wrapped generator still runs its own forward
-        return (st["output"], st["sum"]) if with_sum else st["output"]
+        # training's --lambda-negative and --lambda-structure-band read `parts` (names of
+        # `stages`) through forward itself, so a DDP-wrapped generator still runs its own forward
+        return (st["output"], {k: st[k] for k in parts}) if parts else st["output"]
 
     def stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The forward pass stage by stage, high-res `(N, 1, *4S)` each: "base" (the

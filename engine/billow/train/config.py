@@ -20,6 +20,8 @@ from ..run.config import RunSettings, defaults
 from .augment import AugmentConfig
 
 PRESETS = plan.SMOKE_PRESETS
+# --d-negative-kinds: how D_s's negatives spoil a real tile (Trainer._step_ds)
+NEGATIVE_KINDS = ("blur", "lattice")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +73,20 @@ class TrainConfig(RunSettings):
                                     "generator's sum before its clamp at 0 (in the network's "
                                     "normalised units): the clamp is where the 4-voxel "
                                     "lattice is made; 0: off")
+    lambda_structure_band: float = option(0.0, "weight of the share of the residual's "
+                                          "high band (above the input's Nyquist) that the gated "
+                                          "smooth generator puts in its ungated structure "
+                                          "channel: detail there ignores the velocity slider "
+                                          "(s18 put 80 percent there); 0: off")
     d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
                                 "loss: real tiles with their detail blurred away (D_s) and "
                                 "real triples with flickering detail (D_t), shown as "
                                 "generated, so the discriminators must learn that missing or "
                                 "incoherent detail is fake; 0: off (as published)")
+    d_negative_kinds: str = option("blur", "what D_s's negatives are, comma-separated: blur "
+                                   "(the real tile blurred at 1.5 voxels), lattice (the real "
+                                   "tile plus its own random pattern of period 4 voxels, the "
+                                   "grid a 4x upres prints, which an untaught D_s rewards)")
     d_norm: str = option("sn", "discriminator normalisation: sn (spectral), bn (App. A.1), "
                          "none", choices=("sn", "bn", "none"))
     loss_scale: str = option("tile", "density units of every loss: 'tile' divides each "
@@ -108,6 +119,13 @@ class TrainConfig(RunSettings):
             return [float(v) for v in str(self.rr_weights).split(",")]
         except ValueError as e:
             raise InputError(f"--rr-weights {self.rr_weights!r}: not numbers") from e
+
+    def negative_kinds(self) -> tuple[str, ...]:
+        kinds = tuple(k.strip() for k in str(self.d_negative_kinds).split(","))
+        if any(k not in NEGATIVE_KINDS for k in kinds) or len(set(kinds)) < len(kinds):
+            raise InputError(f"--d-negative-kinds {self.d_negative_kinds!r}: one or more of "
+                             f"{', '.join(NEGATIVE_KINDS)}, comma-separated, each once")
+        return kinds
 
     def feature_weights(self) -> tuple[float, ...]:
         try:
@@ -165,8 +183,14 @@ class RunConfig:
         if t.lambda_negative > 0 and self.model.generator != "smooth":
             raise InputError("--lambda-negative needs --generator smooth (the one with a "
                              "pre-clamp sum)")
+        if t.lambda_structure_band < 0:
+            raise InputError(f"--lambda-structure-band {t.lambda_structure_band}: 0 or more")
+        if t.lambda_structure_band > 0 and not self.model.slider_input:
+            raise InputError("--lambda-structure-band needs --generator smooth with "
+                             "--detail-gate speed and velocity (the one with a gated detail channel)")
         if t.d_negatives < 0:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
+        t.negative_kinds()
         if t.lambda_lattice_ratio < 0:
             raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:

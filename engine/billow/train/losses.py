@@ -80,6 +80,21 @@ def lattice_ratio_loss(fake: torch.Tensor, real: torch.Tensor, factor: int) -> t
     return F.relu(excess).mean()
 
 
+def structure_band_share(structure: torch.Tensor, detail: torch.Tensor,
+                         sigma: float) -> torch.Tensor:
+    """Share of the residual's high-band power (what a Gaussian of `sigma` voxels removes)
+    that a gated smooth generator puts in its ungated structure channel rather than its
+    speed-gated detail channel, over the whole batch: 0 when all the high band is gated, 1
+    when none is (`--lambda-structure-band`). Why: the velocity slider reaches the gated
+    channel only, and s18's training moved 80 percent of the high band into the structure
+    channel, leaving the slider at 0.77 / 1 / 1.12 out of family (session 12). A share, not a
+    power, so the term cannot be met by removing detail."""
+    hs = structure - gaussian_blur(structure, sigma)
+    hd = detail - gaussian_blur(detail, sigma)
+    ps, pd = hs.pow(2).mean(), hd.pow(2).mean()
+    return ps / (ps + pd + 1e-12)
+
+
 def negative_loss(logit_negative: torch.Tensor) -> torch.Tensor:
     """E[-log(1 - D(n))]: a discriminator's cross-entropy on negative examples, real data
     spoilt the way a generator fails (detail blurred away, detail that flickers), labelled
