@@ -21,6 +21,12 @@ paired data it trains on (e.g. /work/data/mixed96). Prints, for tiles drawn as t
   real tile's high-band std): a D_s that scores them higher than the clean tiles pays the
   generator to print the lattice.
 
+Session 13 (`--batches 6`): `s21`'s D_s, trained with `--d-negative-kinds blur,lattice`
+(random period-4 patterns, rejected 96-100% of the time in training), still scores the dot
+lattice as more real: real 0.68 -> 0.90 and generated 0.32 -> 0.83 at 1 x the high-band std
+(`s18`'s: 0.52 -> 0.30). It learned its negatives' statistics, not "period 4 is fake". Its
+D_t scores real triples not advected (0.66) as real as aligned ones (0.66).
+
 Session 12 (`--batches 6`): `s16`'s D_s scored real tiles 0.74, generated 0.36, but real tiles
 blurred at sigma 1.5 voxels **0.91** and generated tiles with white noise added 0.57: it
 rewarded blur and noise, not detail. Its D_t scored real triples 0.60, generated 0.50, and real
