@@ -33,7 +33,8 @@ from torch import nn
 
 from ..config import option
 from ..ops import (curl, interpolate_cubic, interpolate_linear, interpolate_nearest,
-                   project_block_means)
+                   project_block_means, project_block_ratios)
+from ..ops.backproject import RATIO_EPS
 from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
@@ -80,6 +81,12 @@ class GeneratorConfig:
     projection_steps: int = option(1, "smooth generator with projection 'block': back-projection "
                                    "steps (each brings the block means closer to the input's "
                                    "and adds one low-res cell of halo)")
+    output_form: str = option(
+        "clamp", "smooth generator: how the residual r meets the interpolated base b: 'clamp' "
+        "is ReLU(b + r) and additive back-projection (clamped at 0); 'gain' is b x "
+        "exp(3 tanh(r / 3)) and multiplicative back-projection, positive with no clamp (the "
+        "clamps are where the 4-voxel lattice formed, sessions 12-13); needs the linear base",
+        choices=("clamp", "gain"))
     base_interpolation: str = option(
         "linear", "smooth generator: the interpolated density the residual is added to: "
         "'linear' or 'tricubic' (Catmull-Rom; with 3 block projection steps it starts 3-10% "
@@ -313,6 +320,15 @@ def _upsample2(x: torch.Tensor) -> torch.Tensor:
     return interpolate_linear(x, 2)
 
 
+# output_form "gain": the residual's gain on the base is exp(GAIN_LIMIT tanh(r / GAIN_LIMIT)),
+# between 1/20 and 20 for GAIN_LIMIT 3, smooth everywhere, exactly 1 for the zero-initialised r
+GAIN_LIMIT = 3.0
+
+
+def residual_gain(r: torch.Tensor) -> torch.Tensor:
+    return torch.exp(GAIN_LIMIT * torch.tanh(r / GAIN_LIMIT))
+
+
 SPEED_GATE_KNEE = 2.0  # c in g(u) = (1 + c) u / (u + c): g(0) = 0, g(1) = 1, g(2) = 1.5, g < 1 + c
 
 
@@ -397,8 +413,11 @@ class SmoothGenerator(nn.Module):
         else:
             structure, detail = r, torch.zeros_like(r)
         base = _base(x, self.cfg.base_interpolation == "tricubic")
-        total = base + (structure + detail)  # the sum the shipped models were exported with
-        clamped = F.relu(total)
+        if self.cfg.output_form == "gain":  # positive without a clamp
+            total = clamped = base * residual_gain(structure + detail)
+        else:
+            total = base + (structure + detail)  # the sum the shipped models were exported with
+            clamped = F.relu(total)
         return {"base": base, "structure": structure, "detail": detail, "sum": total,
                 "clamped": clamped, "output": self.project(clamped, x[:, :1])}
 
@@ -413,8 +432,10 @@ class SmoothGenerator(nn.Module):
         block means of low-res density `low` (nothing without `projection: "block"`). Training
         also shows the discriminators real tiles through it (`billow.train.trainer`)."""
         if self.cfg.projection == "block":
+            step = (project_block_ratios if self.cfg.output_form == "gain"
+                    else project_block_means)
             for _ in range(self.cfg.projection_steps):
-                y = project_block_means(y, low, FACTOR)
+                y = step(y, low, FACTOR)
         return y
 
     # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
@@ -434,6 +455,11 @@ class SmoothGenerator(nn.Module):
             margins.insert(0, FACTOR * valid.need([("interp", FACTOR)], margins[0]))
         y = valid.Margin(self._detail_core(x, halo, margins[0]), margins[0], FACTOR)
         for m in margins[1:]:
+            if self.cfg.output_form == "gain":  # project_block_ratios
+                ratio = valid.combine(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR),
+                                      lambda lo, mean: (lo + RATIO_EPS) / (mean + RATIO_EPS))
+                y = valid.combine(y, valid.interp(ratio, FACTOR, m), torch.mul).crop(m)
+                continue
             low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))
             y = valid.add(y, valid.interp(low, FACTOR, m)).crop(m).map(F.relu)
         return y.t
@@ -453,7 +479,8 @@ class SmoothGenerator(nn.Module):
             inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
             gain = inp.map(lambda t: speed_gain(self._gate_velocity(t)))
             r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
-        return F.relu(_base_core(x, halo, margin, self.cfg.base_interpolation == "tricubic") + r)
+        base = _base_core(x, halo, margin, self.cfg.base_interpolation == "tricubic")
+        return base * residual_gain(r) if self.cfg.output_form == "gain" else F.relu(base + r)
 
     def rr_chains(self):
         """The trunk, to_mid and the output conv; up1 and up2 read an interpolated input,

@@ -129,6 +129,12 @@ def add(a: Margin, b: Margin) -> Margin:
     return Margin(a.crop(m).t + b.crop(m).t, m, a.level)
 
 
+def combine(a: Margin, b: Margin, fn) -> Margin:
+    """`fn(a, b)` voxel by voxel (same level) on the margin both have."""
+    m = min(a.m, b.m)
+    return Margin(fn(a.crop(m).t, b.crop(m).t), m, a.level)
+
+
 def need(stages: list[tuple[str, int]], m: int) -> int:
     """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
     ("cubic", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to

@@ -39,3 +39,21 @@ def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torc
     up-sampling reads the neighbouring cell: one more low-res cell of receptive radius per
     step. Tiles stay exact because blocks are aligned with the low-res cells."""
     return F.relu(y + interpolate_linear(low - block_means(y, factor), factor))
+
+
+# project_block_ratios: keeps empty blocks of an empty input at ratio 1; in the network's
+# normalised density units (whole-frame scale ~1), so it does not depend on the data's units
+RATIO_EPS = 1e-3
+
+
+def project_block_ratios(y: torch.Tensor, low: torch.Tensor, factor: int) -> torch.Tensor:
+    """One multiplicative back-projection step: multiply `y` by the cell-centred linear
+    up-sampling of `(low + eps) / (the mean of y over each factor^D block + eps)`.
+
+    The additive step (`project_block_means`) must clamp at 0 where its correction overshoots,
+    and a clamp is where a 4x upres prints its 4-voxel lattice (session 12,
+    `benchmarks/lattice_stages.py`). A positive `y` times a positive field stays positive with
+    no clamp; linear up-sampling of a positive ratio is positive. Where y is 0 it stays 0, so
+    it moves detail's amplitude, not its support. Mass is pulled towards the input's, not
+    pinned; further steps close most of what is left."""
+    return y * interpolate_linear((low + RATIO_EPS) / (block_means(y, factor) + RATIO_EPS), factor)
