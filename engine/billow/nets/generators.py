@@ -34,7 +34,7 @@ from torch import nn
 from ..config import option
 from ..ops import (curl, interpolate_cubic, interpolate_linear, interpolate_nearest,
                    project_block_means, project_block_ratios)
-from ..ops.backproject import RATIO_EPS
+from ..ops.backproject import block_ratio
 from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
@@ -457,7 +457,7 @@ class SmoothGenerator(nn.Module):
         for m in margins[1:]:
             if self.cfg.output_form == "gain":  # project_block_ratios
                 ratio = valid.combine(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR),
-                                      lambda lo, mean: (lo + RATIO_EPS) / (mean + RATIO_EPS))
+                                      block_ratio)
                 y = valid.combine(y, valid.interp(ratio, FACTOR, m), torch.mul).crop(m)
                 continue
             low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))

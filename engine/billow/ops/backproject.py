@@ -56,4 +56,9 @@ def project_block_ratios(y: torch.Tensor, low: torch.Tensor, factor: int) -> tor
     no clamp; linear up-sampling of a positive ratio is positive. Where y is 0 it stays 0, so
     it moves detail's amplitude, not its support. Mass is pulled towards the input's, not
     pinned; further steps close most of what is left."""
-    return y * interpolate_linear((low + RATIO_EPS) / (block_means(y, factor) + RATIO_EPS), factor)
+    return y * interpolate_linear(block_ratio(low, block_means(y, factor)), factor)
+
+
+def block_ratio(low: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """The low-res factor `project_block_ratios` up-samples (also used by the tiled path)."""
+    return (low + RATIO_EPS) / (means + RATIO_EPS)
