@@ -416,6 +416,50 @@ def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data
     assert_resume_is_exact(cfg, tmp_path, data2d)
 
 
+def test_dot_negatives_are_one_voxel_per_cell_where_the_smoke_is(tmp_path, data2d):
+    """--d-negative-kinds dots: each real tile plus one raised (or lowered) voxel per 4-voxel
+    cell at a random phase, zero-mean per cell and scaled by the tile's smoothed density over
+    its mean, so the added pattern divided by that density repeats every 4 voxels and takes
+    two values; resume stays exact."""
+    from billow.ops import gaussian_blur
+    from billow.train.trainer import LATTICE_PERIOD, NEGATIVE_SIGMA
+
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="dots")
+    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+    seen = []
+    net = tr.models["D_s"]
+
+    def spy(*args):
+        if not seen:
+            seen.append(args[1].detach().clone())
+        return net(*args)
+
+    tr.models["D_s"] = spy
+    logs = tr.step()
+    assert 0 <= logs["d_s_acc_dots"] <= 1 and "d_s_acc_negative" not in logs
+    tiles = seen[0]
+    n = tiles.shape[0] // 3
+    real, dots = tiles[:n], tiles[2 * n:]
+    smooth = gaussian_blur(real, NEGATIVE_SIGMA)
+    dense = smooth > 0.2 * smooth.amax(dim=(1, 2, 3), keepdim=True)
+    kept = (dots > 0) & dense
+    assert kept.float().mean() > 0.2
+    unit = (dots - real) / (smooth / smooth.mean(dim=(1, 2, 3), keepdim=True))
+    p = LATTICE_PERIOD
+    for i in range(n):
+        u, k = unit[i, 0], kept[i, 0]
+        for axis in (0, 1):
+            a, b = u.narrow(axis, 0, u.shape[axis] - p), u.narrow(axis, p, u.shape[axis] - p)
+            both = k.narrow(axis, 0, u.shape[axis] - p) & k.narrow(axis, p, u.shape[axis] - p)
+            assert torch.allclose(a[both], b[both], atol=1e-4)
+        values = u[k]
+        spike = values.abs().amax()
+        # one voxel per cell carries the spike, the other 15 share the opposite offset
+        assert (values.abs() > 0.5 * spike).float().mean() < 0.15
+        assert torch.allclose(values[values.abs() < 0.5 * spike].abs(), spike / 15, rtol=1e-3)
+    assert_resume_is_exact(cfg, tmp_path, data2d)
+
+
 def _assert_term_lowers(tr, fixed, term, measure, steps):
     """Training `steps` iterations on the batch `fixed` logs `term` (a term that reaches G
     outside its output, so no output-gradient health entry) and lowers `measure` by 30%."""

@@ -21,7 +21,7 @@ from .augment import AugmentConfig
 
 PRESETS = plan.SMOKE_PRESETS
 # --d-negative-kinds: how D_s's negatives spoil a real tile (Trainer._step_ds)
-NEGATIVE_KINDS = ("blur", "lattice")
+NEGATIVE_KINDS = ("blur", "lattice", "dots")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +86,9 @@ class TrainConfig(RunSettings):
     d_negative_kinds: str = option("blur", "what D_s's negatives are, comma-separated: blur "
                                    "(the real tile blurred at 1.5 voxels), lattice (the real "
                                    "tile plus its own random pattern of period 4 voxels, the "
-                                   "grid a 4x upres prints, which an untaught D_s rewards)")
+                                   "grid a 4x upres prints, which an untaught D_s rewards), "
+                                   "dots (one voxel per 4-voxel cell at a random phase and "
+                                   "sign, scaled by the local density)")
     d_norm: str = option("sn", "discriminator normalisation: sn (spectral), bn (App. A.1), "
                          "none", choices=("sn", "bn", "none"))
     loss_scale: str = option("tile", "density units of every loss: 'tile' divides each "

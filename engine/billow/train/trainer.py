@@ -210,7 +210,7 @@ class Trainer:
             kinds = self.cfg.train.negative_kinds() if w > 0 else ()
             for kind in kinds:  # the real tile spoilt, shown as generated
                 tiles.append(gaussian_blur(real, NEGATIVE_SIGMA) if kind == "blur"
-                             else self._lattice(real))
+                             else self._lattice(real, dots=kind == "dots"))
             # all in ONE forward call (DDP-safe; BN sees a mixed batch)
             logits, _ = self.models["D_s"](torch.cat([lr_core] * len(tiles)), torch.cat(tiles))
             chunks = logits.float().chunk(len(tiles))
@@ -226,22 +226,38 @@ class Trainer:
             out[key] = float((chunk < 0).float().mean())
         return out
 
-    def _lattice(self, real: torch.Tensor) -> torch.Tensor:
+    def _lattice(self, real: torch.Tensor, dots: bool = False) -> torch.Tensor:
         """D_s's lattice negatives: each real tile plus its own random zero-mean pattern that
-        repeats every LATTICE_PERIOD voxels along every axis (any phase, any shape within the
-        cell: whatever a per-cell offset can print), of a per-tile amplitude uniform in
-        [0.2, 1] x the tile's high-band std, drawn from the checkpointed sampler RNG so a
-        resumed run draws what an uninterrupted one would."""
-        n, p = real.shape[0], LATTICE_PERIOD
+        repeats every LATTICE_PERIOD voxels along every axis, of a per-tile amplitude uniform
+        in [0.2, 1] x the tile's high-band std, drawn from the checkpointed sampler RNG so a
+        resumed run draws what an uninterrupted one would.
+
+        lattice: any phase, any shape within the cell (whatever a per-cell offset can print).
+        dots: one voxel per cell at a random phase and sign, scaled by the local density over
+        the tile's mean, so it sits where the smoke is, as a gain on the base prints it. s21's
+        D_s, taught only the Gaussian cells, still rewarded such dots (benchmarks/d_probe.py);
+        zero-mean per cell because the block projection keeps 4^d block means."""
+        n, p, d = real.shape[0], LATTICE_PERIOD, real.dim() - 2
         dims = tuple(range(1, real.dim()))
-        cell = torch.randn((n, 1) + (p,) * (real.dim() - 2), generator=self.gen)
+        if dots:
+            cell = torch.zeros((n, 1, p ** d))
+            where = torch.randint(0, p ** d, (n,), generator=self.gen)
+            sign = torch.randint(0, 2, (n,), generator=self.gen).float() * 2 - 1
+            cell[torch.arange(n), 0, where] = sign
+            cell = cell.reshape((n, 1) + (p,) * d)
+        else:
+            cell = torch.randn((n, 1) + (p,) * d, generator=self.gen)
         cell = (cell - cell.mean(dim=dims, keepdim=True)) / cell.std(dim=dims, keepdim=True)
         pattern = cell.repeat((1, 1) + tuple(-(-size // p) for size in real.shape[2:]))
         pattern = pattern[(slice(None), slice(None)) + tuple(slice(0, size)
                                                              for size in real.shape[2:])]
+        pattern = pattern.to(real.device)
+        if dots:
+            smooth = gaussian_blur(real, NEGATIVE_SIGMA)
+            pattern = pattern * smooth / smooth.mean(dim=dims, keepdim=True).clamp(min=1e-6)
         amp = 0.2 + 0.8 * torch.rand((n,) + (1,) * (real.dim() - 1), generator=self.gen)
         std = (real - gaussian_blur(real, NEGATIVE_SIGMA)).std(dim=dims, keepdim=True)
-        return F.relu(real + amp.to(real.device) * std * pattern.to(real.device))
+        return F.relu(real + amp.to(real.device) * std * pattern)
 
     def _flicker(self, frames3: list[torch.Tensor]) -> list[torch.Tensor]:
         """D_t's negatives: each frame plus its own high-passed noise (drawn from the
