@@ -73,7 +73,7 @@ def main(argv=None) -> int:
                 axes[1].plot(x, y, style, label=f"{label}: {key}")
         for key in ("d_s_acc_real", "d_s_acc_fake", "d_t_acc_real", "d_t_acc_fake",
                     "d_s_acc_negative", "d_s_acc_lattice", "d_s_acc_dots",
-                    "d_t_acc_negative"):
+                    "d_t_acc_negative", "d_t_acc_shift"):
             x, y = series(key)
             if x:
                 axes[2].plot(x, y, label=f"{label}: {key}", alpha=0.8)

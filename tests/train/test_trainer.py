@@ -460,6 +460,30 @@ def test_dot_negatives_are_one_voxel_per_cell_where_the_smoke_is(tmp_path, data2
     assert_resume_is_exact(cfg, tmp_path, data2d)
 
 
+def test_shift_negatives_move_the_outer_frames_against_each_other(tmp_path, data2d):
+    """--d-t-negative-kinds flicker,shift: D_t's negatives are the flickering triples and
+    the real triples with frame 0 rolled by +o and frame 2 by -o voxels along one axis (the
+    middle frame untouched), logged per kind; resume stays exact; bad kinds are refused."""
+    from billow.errors import InputError
+
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_t_negative_kinds="flicker,shift")
+    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+    real3 = [torch.rand(3, 1, 16, 16) for _ in range(3)]
+    shifted = tr._shift(real3)
+    assert torch.equal(shifted[1], real3[1])
+    for i in range(3):
+        moves = [(o, a) for o in (-2, -1, 1, 2) for a in (1, 2)
+                 if torch.equal(shifted[0][i], torch.roll(real3[0][i], o, dims=a))
+                 and torch.equal(shifted[2][i], torch.roll(real3[2][i], -o, dims=a))]
+        assert len(moves) == 1
+    logs = tr.step()
+    assert 0 <= logs["d_t_acc_negative"] <= 1 and 0 <= logs["d_t_acc_shift"] <= 1
+    assert_resume_is_exact(cfg, tmp_path, data2d)
+    with pytest.raises(InputError, match="--d-t-negative-kinds"):
+        Trainer(tiny(d_negatives=0.5, d_t_negative_kinds="flicker,blur"), tmp_path / "b",
+                data_path=data2d)
+
+
 def _assert_term_lowers(tr, fixed, term, measure, steps):
     """Training `steps` iterations on the batch `fixed` logs `term` (a term that reaches G
     outside its output, so no output-gradient health entry) and lowers `measure` by 30%."""

@@ -22,6 +22,7 @@ from .augment import AugmentConfig
 PRESETS = plan.SMOKE_PRESETS
 # --d-negative-kinds: how D_s's negatives spoil a real tile (Trainer._step_ds)
 NEGATIVE_KINDS = ("blur", "lattice", "dots")
+T_NEGATIVE_KINDS = ("flicker", "shift")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +90,11 @@ class TrainConfig(RunSettings):
                                    "grid a 4x upres prints, which an untaught D_s rewards), "
                                    "dots (one voxel per 4-voxel cell at a random phase and "
                                    "sign, scaled by the local density)")
+    d_t_negative_kinds: str = option("flicker", "what D_t's negatives are, comma-separated: "
+                                     "flicker (each real frame plus its own high-passed "
+                                     "noise), shift (the real triple with its first and last "
+                                     "frames moved 1-2 voxels in opposite directions along one "
+                                     "axis: detail that does not follow the flow)")
     d_norm: str = option("sn", "discriminator normalisation: sn (spectral), bn (App. A.1), "
                          "none", choices=("sn", "bn", "none"))
     loss_scale: str = option("tile", "density units of every loss: 'tile' divides each "
@@ -127,6 +133,13 @@ class TrainConfig(RunSettings):
         if any(k not in NEGATIVE_KINDS for k in kinds) or len(set(kinds)) < len(kinds):
             raise InputError(f"--d-negative-kinds {self.d_negative_kinds!r}: one or more of "
                              f"{', '.join(NEGATIVE_KINDS)}, comma-separated, each once")
+        return kinds
+
+    def t_negative_kinds(self) -> tuple[str, ...]:
+        kinds = tuple(k.strip() for k in str(self.d_t_negative_kinds).split(","))
+        if any(k not in T_NEGATIVE_KINDS for k in kinds) or len(set(kinds)) < len(kinds):
+            raise InputError(f"--d-t-negative-kinds {self.d_t_negative_kinds!r}: one or more "
+                             f"of {', '.join(T_NEGATIVE_KINDS)}, comma-separated, each once")
         return kinds
 
     def feature_weights(self) -> tuple[float, ...]:
@@ -193,6 +206,7 @@ class RunConfig:
         if t.d_negatives < 0:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         t.negative_kinds()
+        t.t_negative_kinds()
         if t.lambda_lattice_ratio < 0:
             raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:

@@ -221,10 +221,12 @@ class DtTemporal(L2Temporal):
         `last_eq31` the Eq. 3.1 part alone (what the chance level 2 ln 2 refers to)."""
         fake = self.align([f.detach() for f in fake3], lr3)
         batch = [self.align(real3, lr3), fake]
-        if negatives3 is not None:
-            batch.append(self.align(negatives3, lr3))
+        if negatives3 is not None:  # any multiple of the batch: several kinds, stacked
+            k = negatives3[1].shape[0] // real3[1].shape[0]
+            batch.append(self.align(negatives3, [v.repeat((k,) + (1,) * (v.dim() - 1))
+                                                 for v in lr3]))
         logits, _ = d_t(torch.cat(batch))  # one call: DDP-safe
-        chunks = logits.float().chunk(len(batch))
+        chunks = logits.float().split([b.shape[0] for b in batch])
         logit_real, logit_fake = chunks[0], chunks[1]
         self.last_logits = (logit_real.detach(), logit_fake.detach())
         loss = discriminator_loss(logit_real, logit_fake)

@@ -276,6 +276,23 @@ class Trainer:
             out.append(F.relu(f + amp * std * n))
         return out
 
+    def _shift(self, frames3: list[torch.Tensor]) -> list[torch.Tensor]:
+        """D_t's misaligned negatives: each real triple with its first frame moved by +o and
+        its last by -o voxels (o = 1 or 2, per tile, along one random axis), so after
+        advection its detail moves at the wrong speed. Why: d_probe.py found D_t scoring
+        such triples as real as aligned ones, so it did not reward detail that follows the
+        flow. Rolled voxels wrap round the tile but stay within the cropped margin."""
+        n, d = frames3[1].shape[0], frames3[1].dim() - 2
+        axis = torch.randint(0, d, (n,), generator=self.gen)
+        size = torch.randint(1, 3, (n,), generator=self.gen)
+        sign = torch.randint(0, 2, (n,), generator=self.gen) * 2 - 1
+        out = [f.clone() for f in frames3]
+        for i in range(n):
+            o, a = int(size[i] * sign[i]), 1 + int(axis[i])  # a: the axis within one tile
+            out[0][i] = torch.roll(frames3[0][i], o, dims=a)
+            out[2][i] = torch.roll(frames3[2][i], -o, dims=a)
+        return out
+
     def _step_dt(self) -> dict:
         lr, hr = self._batch()
         with torch.no_grad(), self._autocast():
@@ -285,7 +302,10 @@ class Trainer:
         real3 = [self._real(hr[:, i], lr[:, i]) * s for i in range(3)]
         lr3 = [lr[:, i] for i in range(3)]
         w = self.cfg.train.d_negatives
-        negatives3 = self._flicker(real3) if w > 0 else None
+        kinds = self.cfg.train.t_negative_kinds() if w > 0 else ()
+        negatives = [self._flicker(real3) if kind == "flicker" else self._shift(real3)
+                     for kind in kinds]
+        negatives3 = [torch.cat([n[i] for n in negatives]) for i in range(3)] if kinds else None
         with self._autocast():
             loss = self.temporal.discriminator_loss(fake3, real3, lr3, self.models["D_t"],
                                                     negatives3, w)
@@ -293,9 +313,10 @@ class Trainer:
         acc_r, acc_f = accuracy(*self.temporal.last_logits)
         out = {"d_t": float(self.temporal.last_eq31), "d_t_acc_real": acc_r,
                "d_t_acc_fake": acc_f}
-        if w > 0:
-            out["d_t_acc_negative"] = float((self.temporal.last_negative_logits < 0)
-                                            .float().mean())
+        if kinds:
+            for kind, chunk in zip(kinds, self.temporal.last_negative_logits.chunk(len(kinds))):
+                key = "d_t_acc_negative" if kind == "flicker" else f"d_t_acc_{kind}"
+                out[key] = float((chunk < 0).float().mean())
         return out
 
     def _step_g(self, health: bool) -> dict:
