@@ -10,6 +10,7 @@ from billow.nets import TemporalDiscriminator
 from billow.ops import advect
 from billow.train.losses import (
     TEMPORAL_MODES,
+    band_power,
     feature_loss,
     generator_loss,
     l1_loss,
@@ -18,6 +19,7 @@ from billow.train.losses import (
     lattice_ratio_loss,
     paper_lambda_f,
     phase_pattern,
+    spectrum_loss,
     temporal_mode,
 )
 
@@ -223,6 +225,45 @@ def test_lattice_ratio_loss_punishes_a_lattice_not_a_lack_of_detail():
     with torch.no_grad():
         assert (lattice_ratio(x - 0.01 * x.grad / x.grad.abs().max(), 4)
                 < lattice_ratio(fake, 4)).all()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_band_power_puts_a_wave_in_its_band(dim):
+    """A plane wave of 0.3 cycles per voxel puts nearly all of its high-band power in the
+    band that holds 0.3, from the input's Nyquist (0.125 for 4x) up to 0.5."""
+    n = 32
+    x = torch.arange(n).float()
+    wave = torch.cos(2 * math.pi * 0.3 * x).reshape((1, 1, n) + (1,) * (dim - 1))
+    wave = wave.expand((1, 1) + (n,) * dim)
+    p = band_power(wave, 4)[0]
+    assert p.shape[0] == round((0.5 - 0.125) * n)  # bands of 1/32 cycles per voxel
+    top = int(p.argmax())
+    assert 0.125 + top / n < 0.3 <= 0.125 + (top + 1) / n + 1e-6
+    assert p[max(top - 1, 0):top + 2].sum() > 0.95 * p.sum()
+
+
+def test_spectrum_loss_sees_missing_detail_not_where_it_sits():
+    g = torch.Generator().manual_seed(5)
+    real = torch.rand(3, 1, 32, 32, 32, generator=g) + 1.0
+    assert float(spectrum_loss(real, real, 4)) < 1e-6
+    assert float(spectrum_loss(real * 7.0, real * 7.0, 4)) < 1e-6
+    # k times the field: |ln k^2| in every band
+    assert math.isclose(float(spectrum_loss(real * 2.0, real, 4)), 2 * math.log(2.0),
+                        rel_tol=1e-4)
+    # the same detail elsewhere costs far less than the detail blurred away
+    from billow.ops import gaussian_blur
+    moved = torch.rand(3, 1, 32, 32, 32, generator=g) + 1.0
+    blurred = gaussian_blur(real, 1.5)
+    assert float(spectrum_loss(moved, real, 4)) < 0.1 * float(spectrum_loss(blurred, real, 4))
+    x = blurred.clone().requires_grad_()
+    total, terms = generator_loss(x, real, torch.zeros(3, 1), lambda_l1=0.0, lambda_ds=0.0,
+                                  lambda_spectrum=0.5)
+    assert math.isclose(float(terms["g_spectrum"].detach()),
+                        0.5 * float(spectrum_loss(blurred, real, 4)), rel_tol=1e-5)
+    total.backward()
+    with torch.no_grad():  # a small step against the gradient brings the spectrum closer
+        step = x - 0.05 * x.grad / x.grad.abs().max()
+        assert float(spectrum_loss(step, real, 4)) < float(spectrum_loss(blurred, real, 4))
 
 
 def test_temporal_discriminator_loss_adds_weighted_negatives():

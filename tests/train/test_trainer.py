@@ -273,12 +273,13 @@ def test_weight_average_follows_the_generator_and_survives_resume(tmp_path, data
     continues it exactly; validation reads the average; export takes it unless told not to."""
     from billow.train.export import load_generator
 
-    cfg = tiny(iterations=4, val_every=0, ema=0.5, lambda_lattice=3.0, lambda_lattice_ratio=2.0)
+    cfg = tiny(iterations=4, val_every=0, ema=0.5, lambda_lattice=3.0, lambda_lattice_ratio=2.0,
+               lambda_spectrum=1.0)
     a = Trainer(cfg, tmp_path / "a", data_path=data2d)
     start = {k: v.clone() for k, v in a.G.state_dict().items()}
     assert all(torch.equal(start[k], v) for k, v in a.G_ema.state_dict().items())
     logs = a.step()
-    assert logs["g_lattice"] >= 0 and logs["g_lattice_ratio"] >= 0
+    assert logs["g_lattice"] >= 0 and logs["g_lattice_ratio"] >= 0 and logs["g_spectrum"] > 0
     for k, v in a.G_ema.state_dict().items():
         if v.dtype.is_floating_point:
             assert torch.allclose(v, 0.5 * start[k] + 0.5 * a.G.state_dict()[k], atol=1e-6)
@@ -315,6 +316,7 @@ def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
                                             ({"lambda_lattice": -1.0}, "--lambda-lattice"),
                                             ({"lambda_lattice_ratio": -1.0},
                                              "--lambda-lattice-ratio"),
+                                            ({"lambda_spectrum": -1.0}, "--lambda-spectrum"),
                                             ({"d_negatives": -0.5}, "--d-negatives"),
                                             ({"d_negative_kinds": "blur,noise"},
                                              "--d-negative-kinds"),

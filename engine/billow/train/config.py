@@ -59,6 +59,10 @@ class TrainConfig(RunSettings):
                                          "detail power on the 4-voxel lattice bins over the "
                                          "reference's (a ratio: cutting all detail does not "
                                          "satisfy it); 0: off")
+    lambda_spectrum: float = option(0.0, "weight of the mean |log ratio| of the output's and "
+                                    "the reference's power per radial band above the input's "
+                                    "Nyquist, per tile (the benchmark's spectrum error as a "
+                                    "loss; blind to phase); 0: off")
     ema: float = option(0.0, "keep an exponential moving average of the generator's weights "
                         "with this decay per iteration (e.g. 0.998); validation, samples and "
                         "`billow export` use it; 0: off")
@@ -207,6 +211,8 @@ class RunConfig:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         t.negative_kinds()
         t.t_negative_kinds()
+        if t.lambda_spectrum < 0:
+            raise InputError(f"--lambda-spectrum {t.lambda_spectrum}: 0 or more")
         if t.lambda_lattice_ratio < 0:
             raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:

@@ -352,7 +352,7 @@ class Trainer:
             total, terms = generator_loss(
                 fake, real, logit, lambda_l1=t.lambda_l1, lambda_ds=t.lambda_ds,
                 lambda_block=t.lambda_block, lambda_lattice=t.lambda_lattice,
-                lambda_lattice_ratio=t.lambda_lattice_ratio,
+                lambda_lattice_ratio=t.lambda_lattice_ratio, lambda_spectrum=t.lambda_spectrum,
                 factor=self.data.factor,
                 feats_fake=feats_fake, feats_real=feats_real, lambda_f=weights,
                 temporal=temporal, reverse_pass=self.rr.loss() if self.rr else None)
