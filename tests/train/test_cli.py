@@ -9,6 +9,7 @@ from billow.cli import main
 
 from tests.commands.cli_helpers import Result, assert_one_line_error, billow
 
+from .conftest import make_dataset
 from .test_data import _broken
 
 
@@ -103,6 +104,28 @@ def test_train_resume_export_finetune(tmp_path, data2d, cli):
     r = cli("train", "--data", data2d, "--out", tmp_path / "x", "--preset", "fast-3d",
             "--dry-run")
     assert_one_line_error(r, 2, "2D", "--dim")
+
+
+def test_train_and_finetune_on_two_folders(tmp_path, data2d, cli):
+    """`--data A --data B`: one run over both folders; the run records both, so --resume
+    needs no --data; folders of another factor are refused in one line."""
+    other = make_dataset(tmp_path / "other", dim=2, sims=2, frames=4, lr=12, seed=1)
+    run = tmp_path / "run"
+    r = cli("train", "--data", data2d, "--data", other, "--out", run, "--iterations", "2",
+            *TINY)
+    assert r.code == 0, r.err
+    split = json.loads((run / "split.json").read_text())
+    assert split["data"]["path"] == [str(data2d.resolve()), str(other.resolve())]
+    assert {s.split("/")[0] for s in split["train"] + split["val"]} == {data2d.name, "other"}
+    r = cli("train", "--out", run, "--resume", "--iterations", "3", "--progress", "none")
+    assert r.code == 0, r.err
+    assert "iteration 3" in r.out
+    r = cli("finetune", "--base", run, "--data", other, "--data", data2d, "--out",
+            tmp_path / "ft", "--iterations", "1", "--progress", "none")
+    assert r.code == 0, r.err
+    x2 = make_dataset(tmp_path / "x2", dim=2, sims=1, frames=3, lr=12, factor=2)
+    r = cli("train", "--data", data2d, "--data", x2, "--out", tmp_path / "bad", "--dry-run")
+    assert_one_line_error(r, 2, "differ in factor", "x2 2")
 
 
 @pytest.mark.slow

@@ -158,3 +158,53 @@ def test_sampler_scales_match_whole_frame_normalisation(tmp_path):
     ratio = (lr2[:, :, 0].amax(dim=(2, 3)) / sc2[..., 0]).numpy()
     plain_ratio = (lr[:, :, 0].amax(dim=(2, 3)) / sc[..., 0]).numpy()
     assert ratio.max() < 3 * plain_ratio.max() and ratio.min() > plain_ratio.min() / 3
+
+
+# ----------------------------------------------------------------- several folders together
+
+
+def test_several_folders_pool_their_simulations(tmp_path, data2d):
+    """`--data A --data B`: ids FOLDER/sim_NNNN, a split per folder, tiles from both folders
+    even when their low-res sizes differ; one folder in a list is that folder."""
+    other = make_dataset(tmp_path / "other", dim=2, sims=2, frames=4, lr=12, seed=1)
+    data = PairedData([data2d, other])
+    a = data2d.name
+    assert sorted(data.sims) == sorted([f"{a}/sim_0000", f"{a}/sim_0001", f"{a}/sim_0002",
+                                        "other/sim_0000", "other/sim_0001"])
+    assert data.lr_res == (12, 12) and data.sims["other/sim_0000"].lr_res == (12, 12)
+    assert data.sims[f"{a}/sim_0000"].lr_res == (20, 20)
+    train, val = data.split(0.3, seed=0)
+    assert {v.split("/")[0] for v in val} == {a, "other"}  # each folder gives validation
+    assert sorted(train + val) == sorted(data.sims)
+    described = data.describe()
+    assert described["path"] == [str(data2d.resolve()), str(other.resolve())]
+    assert [f["sims"] for f in described["folders"]] == [3, 2]
+    s = TileSampler(data, train, 4, 2, AugmentConfig(), torch.Generator().manual_seed(0))
+    lr, hr = s.sample(24)
+    assert lr.shape == (24, 3, 3, 8, 8) and hr.shape == (24, 3, 1, 32, 32)
+    assert {sid.split("/")[0] for sid in data._maps} == {a, "other"}
+    # each folder decompresses into its own cache
+    assert (other / ".billow-cache").is_dir()
+    # a single folder given as a list is read exactly as before
+    one = PairedData([data2d])
+    assert sorted(one.sims) == sorted(PairedData(data2d).sims)
+    assert one.describe() == PairedData(data2d).describe()
+    assert one.split(0.2, 0) == PairedData(data2d).split(0.2, 0)
+
+
+def test_folders_with_the_same_name_get_distinct_ids(tmp_path):
+    a = make_dataset(tmp_path / "a" / "data", dim=2, sims=1, frames=3, lr=12)
+    b = make_dataset(tmp_path / "b" / "data", dim=2, sims=1, frames=3, lr=12, seed=1)
+    assert sorted(PairedData([a, b]).sims) == ["0-data/sim_0000", "1-data/sim_0000"]
+
+
+@pytest.mark.parametrize("kw, what", [({"factor": 2}, "factor"), ({"dim": 3, "lr": 6},
+                                                                  "dimension")])
+def test_folders_of_another_factor_or_dimension_are_refused(tmp_path, data2d, kw, what):
+    other = make_dataset(tmp_path / "other", **{"dim": 2, "sims": 1, "frames": 3, "lr": 12,
+                                                **kw})
+    with pytest.raises(InputError) as e:
+        PairedData([data2d, other])
+    msg = str(e.value)
+    assert "\n" not in msg and f"differ in {what}" in msg
+    assert str(data2d) in msg and str(other) in msg

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .common import add_progress_argument
-from .train import print_summary, add_config_arguments, dry_run, explicit
+from .train import add_config_arguments, data_folders, dry_run, explicit, print_summary
 
 
 def add_parser(sub) -> None:
@@ -18,7 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("--base", metavar="MODEL", required=True,
                    help="trained run folder (or its checkpoint.pt), or an exported model "
                    "(NAME.onnx with NAME.json and NAME.pt beside it: generator only)")
-    p.add_argument("--data", metavar="NEW_SIMS", required=True, help="paired data folder")
+    p.add_argument("--data", metavar="NEW_SIMS", required=True, action="append",
+                   help="paired data folder; repeat to fine-tune on several together (same "
+                   "dimension and factor)")
     p.add_argument("--out", metavar="RUN", required=True, help="new run folder")
     p.add_argument("--rr", metavar="LAMBDA", type=float, default=None,
                    help="reverse-pass regulariser weight (switches --rr-mode to local unless "
@@ -41,9 +43,10 @@ def run(args) -> int:
         raise InputError(f"{out}: already holds a training run; choose a new --out")
     base = load_base(Path(args.base))
     cfg = plan_finetune(base, explicit(args), args.rr, args.rr_mode)
+    data = data_folders(args.data)
     if args.dry_run:
-        return dry_run(cfg, args.data)
-    trainer = Trainer(cfg, out, data_path=args.data, progress=args.progress)
+        return dry_run(cfg, data)
+    trainer = Trainer(cfg, out, data_path=data, progress=args.progress)
     load_base_weights(trainer, base)
     print_summary(trainer, trainer.train())
     return 0

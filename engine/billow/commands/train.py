@@ -24,6 +24,11 @@ def add_config_arguments(p, skip=()) -> None:
             action.default = None
 
 
+def data_folders(data: list[str] | None) -> str | list[str] | None:
+    """--data as given: one folder (a str) or several (a list), None when not given."""
+    return data[0] if data and len(data) == 1 else data
+
+
 def explicit(args) -> dict:
     names = {f.name for cls in _sections() for f in dataclasses.fields(cls)}
     return {k: v for k, v in vars(args).items() if k in names and v is not None}
@@ -39,7 +44,10 @@ def add_parser(sub) -> None:
                        "shown below are the field defaults; a preset may change them; "
                        "--dry-run prints what applies); the resolved config is saved as "
                        "RUN/config.json.")
-    p.add_argument("--data", metavar="DIR", help="paired data folder (billow dataset --out DIR)")
+    p.add_argument("--data", metavar="DIR", action="append",
+                   help="paired data folder (billow dataset --out DIR); repeat to train on "
+                   "several folders together (same dimension and factor; their simulations "
+                   "are pooled, ids FOLDER/sim_NNNN, split folder by folder)")
     p.add_argument("--out", metavar="RUN", required=True, help="run folder (checkpoint, logs, "
                    "config, samples)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -63,7 +71,8 @@ def dry_run(cfg, data_dir) -> int:
 def run(args) -> int:
     from ..train.plan import plan_run
 
-    cfg, data_dir = plan_run(args.out, args.data, args.preset, explicit(args), args.resume)
+    cfg, data_dir = plan_run(args.out, data_folders(args.data), args.preset, explicit(args),
+                             args.resume)
     if args.dry_run:
         return dry_run(cfg, data_dir)
     from ..train.trainer import Trainer

@@ -1,6 +1,7 @@
 """The paired-data format "billow-pairs/1": the one owner of its name, layout and reading.
 
-`billow dataset` (`billow.sim.dataset`) writes it; training (`billow.train.data.PairedData`),
+`billow dataset` (`billow.sim.dataset`, whose writer `tools/phiflow_dataset.py` also uses for
+PhiFlow's smoke) writes it; training (`billow.train.data.PairedData`, one folder or several),
 the held-out benchmarks and tests read it through `read_manifest` / `load_pairs` here.
 
 Layout of `DIR`:

@@ -42,25 +42,67 @@ class SimInfo:
     file: Path
     frames: int
     has_box: bool = False
+    root: Path | None = None  # the folder it comes from
+    lr_res: tuple[int, ...] = ()  # its low-res size (folders trained together may differ)
+    name: str = ""  # its id within its folder (names its cache)
+
+
+def _folders(root) -> list[Path]:
+    """One data folder (str or Path) or several (a list or tuple of them)."""
+    roots = [root] if isinstance(root, (str, os.PathLike)) else list(root)
+    if not roots:
+        raise InputError("--data: no training data folder given")
+    return [Path(r) for r in roots]
 
 
 class PairedData:
-    """A validated `billow dataset` folder; simulations load on first use and stay cached."""
+    """A validated `billow dataset` folder, or several trained together (`--data A --data B`);
+    simulations load on first use and stay cached.
 
-    def __init__(self, root: str | Path, factor: int = 4):
-        m = read_manifest(root, factor=factor)
-        self.root, self.meta, self.dim, self.factor = m.root, m.meta, m.dim, m.factor
-        self.lr_res, self.hr_res = m.lr_res, m.hr_res
+    Several folders must share the dimension and the factor (refused otherwise); their sims
+    are pooled (drawn uniformly, so each folder's share of the tiles is its share of the
+    sims) under ids "FOLDER/sim_NNNN" (FOLDER the folder's name, or "i-NAME" when two folders
+    share a name), split into training and validation folder by folder. Their resolutions may
+    differ: `lr_res` / `hr_res` are then the smallest size on each axis (what a tile must fit)
+    and each `SimInfo` carries its own."""
+
+    def __init__(self, root: str | Path | list | tuple, factor: int = 4):
+        roots = _folders(root)
+        if len(roots) > 1:  # mismatched folders first, in one line, then the factor wanted
+            manifests = [read_manifest(r) for r in roots]
+            for key, what in (("dim", "dimension"), ("factor", "factor")):
+                if len({getattr(m, key) for m in manifests}) > 1:
+                    listed = ", ".join(f"{m.root} {getattr(m, key)}" for m in manifests)
+                    raise InputError(f"--data: the folders differ in {what} ({listed}); "
+                                     f"folders trained together must share one {what}")
+        manifests = [read_manifest(r, factor=factor) for r in roots]
+        first = manifests[0]
+        self.root, self.dim, self.factor = first.root, first.dim, first.factor
+        self.roots = [m.root for m in manifests]
+        self.meta = first.meta if len(manifests) == 1 else {
+            "format": FORMAT, "dim": self.dim, "factor": self.factor,
+            "folders": [m.meta for m in manifests]}
+        self.lr_res = tuple(min(r) for r in zip(*(m.lr_res for m in manifests)))
+        self.hr_res = tuple(n * self.factor for n in self.lr_res)
+        self._folder_ids: list[list[str]] = []
+        names = [m.root.name for m in manifests]
         self.sims: dict[str, SimInfo] = {}
-        for entry in m.sims:
-            self._add(entry, m.path)
+        for i, m in enumerate(manifests):
+            prefix = "" if len(manifests) == 1 else (
+                f"{m.root.name}/" if names.count(m.root.name) == 1 else f"{i}-{m.root.name}/")
+            before = set(self.sims)
+            for entry in m.sims:
+                self._add(entry, m, prefix)
+            self._folder_ids.append(sorted(set(self.sims) - before))
         self._maps: dict[str, dict[str, np.ndarray]] = {}
         self._scales: dict[tuple[str, str], np.ndarray] = {}
-        self._cache_root: Path | None = None
+        self._cache_roots: dict[Path, Path] = {}
 
-    def _add(self, entry, manifest: Path) -> None:
-        path = self.root / entry["file"]
-        sid = sim_id(entry)
+    def _add(self, entry, m, prefix: str = "") -> None:
+        path = m.root / entry["file"]
+        manifest = m.path
+        local = sim_id(entry)
+        sid = prefix + local
         if not path.is_file():
             raise InputError(f"{path}: listed in {manifest.name} but missing")
         try:
@@ -73,7 +115,7 @@ class PairedData:
             if name not in heads:
                 raise InputError(f"{path}: array '{name}' missing")
             shape = heads[name]
-            res = self.hr_res if name.startswith("hr") else self.lr_res
+            res = m.hr_res if name.startswith("hr") else m.lr_res
             expect = (d,) + res if name.endswith("velocity") else res
             if len(shape) != len(expect) + 1 or tuple(shape[1:]) != expect:
                 raise InputError(f"{path}: '{name}' has shape {shape}, manifest says "
@@ -87,24 +129,26 @@ class PairedData:
             raise InputError(f"{manifest}: simulation id '{sid}' listed twice")
         has_box = all(k in heads and tuple(heads[k]) == tuple(heads[k.replace("_box", "")])
                       for k in LR_BOX_ARRAYS)
-        self.sims[sid] = SimInfo(sid, path, frames, has_box)
+        self.sims[sid] = SimInfo(sid, path, frames, has_box, m.root, m.lr_res, local)
 
-    def _cache_dir(self) -> Path:
-        """Where the decompressed arrays live: DIR/.billow-cache if writable, else a folder
-        in the system temp dir keyed by the data path."""
-        if self._cache_root is None:
-            own = self.root / ".billow-cache"
+    def _cache_dir(self, root: Path | None = None) -> Path:
+        """Where the decompressed arrays of `root`'s sims live: ROOT/.billow-cache if writable,
+        else a folder in the system temp dir keyed by the data path."""
+        root = self.root if root is None else root
+        if root not in self._cache_roots:
+            own = root / ".billow-cache"
             try:
                 own.mkdir(exist_ok=True)
                 probe = own / f".probe-{os.getpid()}"
                 probe.touch()
                 probe.unlink()
-                self._cache_root = own
+                self._cache_roots[root] = own
             except OSError:
-                key = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
-                self._cache_root = Path(tempfile.gettempdir()) / f"billow-cache-{key}"
-                self._cache_root.mkdir(exist_ok=True)
-        return self._cache_root
+                key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+                cache = Path(tempfile.gettempdir()) / f"billow-cache-{key}"
+                cache.mkdir(exist_ok=True)
+                self._cache_roots[root] = cache
+        return self._cache_roots[root]
 
     def load(self, sid: str) -> dict[str, np.ndarray]:
         """The arrays of one simulation, memory-mapped (float16 .npy decompressed once from
@@ -114,7 +158,7 @@ class PairedData:
             return self._maps[sid]
         info = self.sims[sid]
         names = ARRAYS + (LR_BOX_ARRAYS if info.has_box else ())
-        folder = self._cache_dir() / sid
+        folder = self._cache_dir(info.root) / (info.name or sid)
         st = info.file.stat()
         stamp = f"{st.st_size}-{st.st_mtime_ns}-{len(names)}"
         stamp_file = folder / "stamp"
@@ -148,20 +192,43 @@ class PairedData:
                 for t in range(d.shape[0])])
         return self._scales[key]
 
+    @property
+    def label(self) -> str:
+        """The data folder, or the folders joined with ' + ', for messages."""
+        return " + ".join(str(r) for r in self.roots)
+
     def split(self, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-        """(training ids, validation ids), split by simulation with a seeded permutation."""
-        ids = sorted(self.sims)
-        n_val = 0 if len(ids) < 2 else min(len(ids) - 1, max(1, round(val_fraction * len(ids))))
-        if val_fraction <= 0:
-            n_val = 0
-        order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
-        val = sorted(ids[i] for i in order[:n_val])
-        return [i for i in ids if i not in val], val
+        """(training ids, validation ids), split by simulation with a seeded permutation
+        (folder by folder when there are several, so each has its share of validation)."""
+        train, val = [], []
+        for ids in self._folder_ids:
+            t, v = _split(ids, val_fraction, seed)
+            train += t
+            val += v
+        return train, val
 
     def describe(self) -> dict:
-        return {"path": str(self.root.resolve()), "format": FORMAT, "dim": self.dim,
-                "factor": self.factor, "lr_res": list(self.lr_res), "hr_res": list(self.hr_res),
-                "sims": {s.id: s.frames for s in self.sims.values()}}
+        sims = {s.id: s.frames for s in self.sims.values()}
+        if len(self.roots) == 1:
+            return {"path": str(self.root.resolve()), "format": FORMAT, "dim": self.dim,
+                    "factor": self.factor, "lr_res": list(self.lr_res),
+                    "hr_res": list(self.hr_res), "sims": sims}
+        return {"path": [str(r.resolve()) for r in self.roots], "format": FORMAT,
+                "dim": self.dim, "factor": self.factor, "lr_res": list(self.lr_res),
+                "hr_res": list(self.hr_res), "sims": sims,
+                "folders": [{"path": str(r.resolve()), "sims": len(ids),
+                             "lr_res": list(self.sims[ids[0]].lr_res)}
+                            for r, ids in zip(self.roots, self._folder_ids)]}
+
+
+def _split(ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    ids = sorted(ids)
+    n_val = 0 if len(ids) < 2 else min(len(ids) - 1, max(1, round(val_fraction * len(ids))))
+    if val_fraction <= 0:
+        n_val = 0
+    order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
+    val = sorted(ids[i] for i in order[:n_val])
+    return [i for i in ids if i not in val], val
 
 
 def _read(array: np.ndarray, frames: slice, box: tuple) -> torch.Tensor:
@@ -175,11 +242,14 @@ class TileSampler:
                  augment: AugmentConfig, generator: torch.Generator, max_tries: int = 500,
                  relative_density: bool = False):
         if not sim_ids:
-            raise InputError(f"{data.root}: no simulations to sample from")
+            raise InputError(f"{data.label}: no simulations to sample from")
         n = tile + 2 * context
-        if any(n > r for r in data.lr_res):
-            raise InputError(f"{data.root}: tile {tile} + 2 x context {context} low-res cells "
-                             f"does not fit the low-res size {data.lr_res}")
+        for sid in sim_ids:
+            info = data.sims[sid]
+            res = info.lr_res or data.lr_res
+            if any(n > r for r in res):
+                raise InputError(f"{info.root or data.root}: tile {tile} + 2 x context "
+                                 f"{context} low-res cells does not fit the low-res size {res}")
         self.data, self.ids, self.tile, self.context = data, list(sim_ids), tile, context
         self.cfg, self.gen, self.max_tries = augment, generator, max_tries
         # models with whole-frame normalisation: --min-density is relative to the frame's
@@ -187,13 +257,15 @@ class TileSampler:
         self.relative_density = relative_density
         self.rejected = 0
 
-    def _centre(self, m: torch.Tensor, wall: bool = False) -> torch.Tensor | None:
+    def _centre(self, m: torch.Tensor, wall: bool = False,
+                lr_res: tuple[int, ...] | None = None) -> torch.Tensor | None:
         n = self.tile + 2 * self.context
-        ranges = valid_centres(m, n, self.data.lr_res)
+        lr_res = lr_res or self.data.lr_res
+        ranges = valid_centres(m, n, lr_res)
         if ranges is None:
             return None
         if wall:  # centres up to one cell from the wall: at most half the tile lies beyond it
-            ranges = [(1.0, size - 1.0) for size in self.data.lr_res]
+            ranges = [(1.0, size - 1.0) for size in lr_res]
         out = []
         for lo, hi in ranges:
             # whole-cell offsets (exact sampling without rotation) where possible
@@ -217,7 +289,8 @@ class TileSampler:
             wall = self.cfg.wall_tiles > 0 and float(
                 torch.rand(1, generator=self.gen)) < self.cfg.wall_tiles
             beyond = "zeros" if wall else "border"
-            centre = self._centre(m, wall)
+            lr_res = info.lr_res or self.data.lr_res
+            centre = self._centre(m, wall, lr_res)
             if centre is None:  # zoomed-out rotated tile does not fit: draw again
                 misfits += 1
                 continue
@@ -229,7 +302,7 @@ class TileSampler:
             # read only the low-res cells the rotated tile touches (+1 for interpolation)
             ext = (m.abs().sum(dim=1) * n / 2.0).tolist()
             box = [(max(0, math.floor(c_ - e - 0.5) - 1), min(size, math.ceil(c_ + e - 0.5) + 2))
-                   for c_, e, size in zip(centre.tolist(), ext, self.data.lr_res)]
+                   for c_, e, size in zip(centre.tolist(), ext, lr_res)]
             lo = torch.tensor([a for a, _ in box], dtype=torch.float64)
             shape = tuple(b - a for a, b in box)
             lr_box = tuple(slice(a, b) for a, b in box)
@@ -256,10 +329,10 @@ class TileSampler:
             scales = scales * torch.tensor([a, zoom], dtype=scales.dtype)
             return lr, a * hr.unsqueeze(1), scales.float()
         if misfits > self.max_tries // 2:
-            raise InputError(f"{self.data.root}: a rotated, zoomed tile of {n} low-res cells "
+            raise InputError(f"{self.data.label}: a rotated, zoomed tile of {n} low-res cells "
                              f"(tile + 2 x context) rarely fits the low-res size "
                              f"{self.data.lr_res}; lower --tile or --rotate-deg")
-        raise InputError(f"{self.data.root}: no tile of {self.tile} low-res cells with mean "
+        raise InputError(f"{self.data.label}: no tile of {self.tile} low-res cells with mean "
                          f"density >= {self.cfg.min_density} in {self.max_tries} tries; lower "
                          "--min-density or --tile, or check the data")
 

@@ -35,9 +35,10 @@ def sections():
     return GeneratorConfig, AugmentConfig, TrainConfig
 
 
-def plan_run(out, data: str | None, preset: str | None, given: dict, resume: bool = False):
-    """(RunConfig, data folder) of a new run in `out`, or of resuming the one there.
-    `given`: the settings set explicitly (field name -> value)."""
+def plan_run(out, data: str | list[str] | None, preset: str | None, given: dict,
+             resume: bool = False):
+    """(RunConfig, data folder or folders) of a new run in `out`, or of resuming the one
+    there. `given`: the settings set explicitly (field name -> value)."""
     from .config import RunConfig, resolve
     from .trainer import load_checkpoint
 
