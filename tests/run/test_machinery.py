@@ -129,3 +129,18 @@ def test_onnx_parity_of_a_two_output_module(tmp_path):
     with pytest.raises(InputError, match="cannot load ONNX model"):
         (tmp_path / "bad.onnx").write_bytes(b"nope")
         onnx.session(tmp_path / "bad.onnx")
+
+
+def test_update_clips_the_global_gradient_norm_and_reports_it_before():
+    """loop.update with clip c: the step uses the gradient scaled to norm c (seen exactly
+    with plain SGD) and returns the norm before; without clip nothing changes and it
+    returns None."""
+    w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    opt = torch.optim.SGD([w], lr=1.0)
+    norm = loop.update(opt, (w * torch.tensor([30.0, 40.0])).sum(), clip=5.0)
+    assert norm == pytest.approx(50.0)
+    assert torch.allclose(w.detach(), torch.tensor([0.0, 0.0]), atol=1e-5)  # moved by 5 x (0.6, 0.8)
+    w2 = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    opt2 = torch.optim.SGD([w2], lr=0.01)
+    assert loop.update(opt2, (w2 * torch.tensor([30.0, 40.0])).sum()) is None
+    assert torch.allclose(w2.detach(), torch.tensor([2.7, 3.6]))

@@ -317,6 +317,7 @@ def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
                                             ({"lambda_lattice_ratio": -1.0},
                                              "--lambda-lattice-ratio"),
                                             ({"lambda_spectrum": -1.0}, "--lambda-spectrum"),
+                                            ({"clip_grad": -1.0}, "--clip-grad"),
                                             ({"d_negatives": -0.5}, "--d-negatives"),
                                             ({"d_negative_kinds": "blur,noise"},
                                              "--d-negative-kinds"),
@@ -484,6 +485,18 @@ def test_shift_negatives_move_the_outer_frames_against_each_other(tmp_path, data
     with pytest.raises(InputError, match="--d-t-negative-kinds"):
         Trainer(tiny(d_negatives=0.5, d_t_negative_kinds="flicker,blur"), tmp_path / "b",
                 data_path=data2d)
+
+
+def test_clip_grad_logs_each_networks_norm_and_keeps_resume_exact(tmp_path, data2d):
+    """--clip-grad: every network's step is clipped and its largest norm before clipping is
+    logged per iteration; off by default (no such log)."""
+    plain = Trainer(tiny(iterations=1, val_every=0), tmp_path / "p", data_path=data2d).step()
+    assert not any(k.startswith("grad_norm_") for k in plain)
+    cfg = tiny(iterations=4, val_every=0, clip_grad=1e-4)
+    logs = Trainer(cfg, tmp_path / "c", data_path=data2d).step()
+    for name in ("G", "D_s", "D_t"):
+        assert logs[f"grad_norm_{name}"] > 1e-4  # so every step here was clipped
+    assert_resume_is_exact(cfg, tmp_path, data2d)
 
 
 def _assert_term_lowers(tr, fixed, term, measure, steps):

@@ -41,6 +41,9 @@ class TrainConfig(RunSettings):
     context: int = option(2, "low-res cells of real data around each tile for the advection "
                           "layer (must exceed the largest velocity in low-res cells/frame)")
     d_lr_scale: float = option(1.0, "discriminator learning rate = lr x this")
+    clip_grad: float = option(0.0, "scale each network's gradient down to this global norm "
+                              "before its step, and log the norm before (grad_norm_G, ...): "
+                              "one spike cannot then stall Adam; 0: off")
     lr_decay: bool = option(True, "decay every optimiser's learning rate linearly to 1/20 over "
                             "the second half of training")
     k_ds: int = option(2, "D_s updates per iteration")
@@ -211,6 +214,8 @@ class RunConfig:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         t.negative_kinds()
         t.t_negative_kinds()
+        if t.clip_grad < 0:
+            raise InputError(f"--clip-grad {t.clip_grad}: 0 (off) or more")
         if t.lambda_spectrum < 0:
             raise InputError(f"--lambda-spectrum {t.lambda_spectrum}: 0 or more")
         if t.lambda_lattice_ratio < 0:

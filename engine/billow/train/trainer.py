@@ -127,6 +127,7 @@ class Trainer:
         self.scheds = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
                        for k, o in self.optims.items()}
         self.iteration = 0
+        self._norms: dict[str, list[float]] = {}  # --clip-grad: gradient norms this iteration
         self.wall_time = 0.0
         self.chance = {"D_s": 0, "D_t": 0}
         self.warnings: list[str] = []
@@ -382,7 +383,9 @@ class Trainer:
         return out
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
-        loop.update(self.optims[name], loss)
+        norm = loop.update(self.optims[name], loss, self.cfg.train.clip_grad)
+        if norm is not None:
+            self._norms.setdefault(name, []).append(norm)
 
     @property
     def G_eval(self) -> torch.nn.Module:
@@ -432,6 +435,9 @@ class Trainer:
                 s.step()
         self.iteration += 1
         out = {k: sum(v) / len(v) for k, v in logs.items()}
+        for name, norms in self._norms.items():  # with --clip-grad: the largest, before it
+            out[f"grad_norm_{name}"] = max(norms)
+        self._norms.clear()
         out["lr_G"] = self.optims["G"].param_groups[0]["lr"]
         out["lr_D"] = self.optims["D_s"].param_groups[0]["lr"]
         self._watch_chance(out)
