@@ -188,16 +188,11 @@ def check(a) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from billow.commands.common import add_progress_argument
+    from billow.commands.dataset import add_size_arguments
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output folder (a `billow dataset` folder)")
-    p.add_argument("--sims", type=int, default=24, help="number of simulations (default: 24)")
-    p.add_argument("--res", type=int, default=96, help="high-res cells per axis (default: 96)")
-    p.add_argument("--factor", type=int, default=4,
-                   help="down-sampling factor; must divide --res (default: 4)")
-    p.add_argument("--frames", type=int, default=60,
-                   help="frames per simulation (default: 60)")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the scenes (default: 0)")
+    add_size_arguments(p, sims=24, res=96, frames=60)
     p.add_argument("--family", choices=phiflow_scenes.FAMILIES, default="mixed",
                    help="scene family (default: mixed, the others in turn)")
     p.add_argument("--lr-box", action="store_true",

@@ -383,14 +383,9 @@ def test_negative_examples_are_real_data_spoilt_and_resume_exactly(tmp_path, dat
     assert_resume_is_exact(cfg, tmp_path, data2d)
 
 
-def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data2d):
-    """--d-negative-kinds blur,lattice: D_s sees each real tile blurred and each real tile plus
-    its own zero-mean pattern repeating every 4 voxels, both labelled generated; resume stays
-    exact with the extra draws from the sampler RNG."""
-    from billow.train.trainer import LATTICE_PERIOD
-
-    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="blur,lattice")
-    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+def _step_seeing_ds_tiles(tr):
+    """One training iteration; returns its logs and the tiles D_s saw in its first call
+    (real, generated, then each negative kind, stacked along the batch)."""
     seen = []
     net = tr.models["D_s"]
 
@@ -401,8 +396,19 @@ def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data
 
     tr.models["D_s"] = spy
     logs = tr.step()
+    return logs, seen[0]
+
+
+def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data2d):
+    """--d-negative-kinds blur,lattice: D_s sees each real tile blurred and each real tile plus
+    its own zero-mean pattern repeating every 4 voxels, both labelled generated; resume stays
+    exact with the extra draws from the sampler RNG."""
+    from billow.train.trainer import LATTICE_PERIOD
+
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="blur,lattice")
+    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
+    logs, tiles = _step_seeing_ds_tiles(tr)
     assert 0 <= logs["d_s_acc_negative"] <= 1 and 0 <= logs["d_s_acc_lattice"] <= 1
-    tiles = seen[0]
     n = tiles.shape[0] // 4
     real, lattice = tiles[:n], tiles[3 * n:]
     diff = lattice - real
@@ -429,18 +435,8 @@ def test_dot_negatives_are_one_voxel_per_cell_where_the_smoke_is(tmp_path, data2
 
     cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="dots")
     tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
-    seen = []
-    net = tr.models["D_s"]
-
-    def spy(*args):
-        if not seen:
-            seen.append(args[1].detach().clone())
-        return net(*args)
-
-    tr.models["D_s"] = spy
-    logs = tr.step()
+    logs, tiles = _step_seeing_ds_tiles(tr)
     assert 0 <= logs["d_s_acc_dots"] <= 1 and "d_s_acc_negative" not in logs
-    tiles = seen[0]
     n = tiles.shape[0] // 3
     real, dots = tiles[:n], tiles[2 * n:]
     smooth = gaussian_blur(real, NEGATIVE_SIGMA)

@@ -22,14 +22,8 @@ def add_parser(sub) -> None:
         "per simulation (float16; velocity in cells of its own grid per frame). Re-running "
         "skips complete simulations; more --sims extend the set.")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--sims", type=int, default=20, help="number of simulations (default: 20)")
-    p.add_argument("--res", type=int, default=128,
-                   help="high-res cells per axis (default: 128)")
-    p.add_argument("--factor", type=int, default=4,
-                   help="down-sampling factor; must divide --res (default: 4)")
-    p.add_argument("--frames", type=int, default=120, help="frames per simulation (default: 120)")
+    add_size_arguments(p, sims=20, res=128, frames=120)
     p.add_argument("--dim", type=int, choices=(2, 3), default=3, help="2D or 3D (default: 3)")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the scenes (default: 0)")
     p.add_argument("--scenes", choices=FAMILIES, default="random",
                    help="scene family: random inflows and velocity sources (the training "
                    "default), or the same with solid obstacles, or with strong sideways jets "
@@ -54,6 +48,20 @@ def add_parser(sub) -> None:
     add_arguments(p, PressureConfig, title="pressure solve")
     add_progress_argument(p)
     p.set_defaults(run=run)
+
+
+def add_size_arguments(p, *, sims: int, res: int, frames: int) -> None:
+    """--sims, --res, --factor, --frames and --seed of a paired data set: shared by `billow
+    dataset` and `tools/phiflow_dataset.py`, which write the same format."""
+    p.add_argument("--sims", type=int, default=sims,
+                   help=f"number of simulations (default: {sims})")
+    p.add_argument("--res", type=int, default=res,
+                   help=f"high-res cells per axis (default: {res})")
+    p.add_argument("--factor", type=int, default=4,
+                   help="down-sampling factor; must divide --res (default: 4)")
+    p.add_argument("--frames", type=int, default=frames,
+                   help=f"frames per simulation (default: {frames})")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the scenes (default: 0)")
 
 
 def run(args) -> int:

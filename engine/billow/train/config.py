@@ -25,6 +25,15 @@ NEGATIVE_KINDS = ("blur", "lattice", "dots")
 T_NEGATIVE_KINDS = ("flicker", "shift")
 
 
+def _kinds(value, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated choice of negative kinds, each from `allowed` and each once."""
+    kinds = tuple(k.strip() for k in str(value).split(","))
+    if any(k not in allowed for k in kinds) or len(set(kinds)) < len(kinds):
+        raise InputError(f"{flag} {value!r}: one or more of {', '.join(allowed)}, "
+                         "comma-separated, each once")
+    return kinds
+
+
 @dataclasses.dataclass(frozen=True)
 @defaults(iterations=40000, batch=16, lr=2e-4, checkpoint_every=1000, threads=0, help={
     "iterations": "training iterations (each runs k_ds, k_dt, k_g updates)",
@@ -136,18 +145,10 @@ class TrainConfig(RunSettings):
             raise InputError(f"--rr-weights {self.rr_weights!r}: not numbers") from e
 
     def negative_kinds(self) -> tuple[str, ...]:
-        kinds = tuple(k.strip() for k in str(self.d_negative_kinds).split(","))
-        if any(k not in NEGATIVE_KINDS for k in kinds) or len(set(kinds)) < len(kinds):
-            raise InputError(f"--d-negative-kinds {self.d_negative_kinds!r}: one or more of "
-                             f"{', '.join(NEGATIVE_KINDS)}, comma-separated, each once")
-        return kinds
+        return _kinds(self.d_negative_kinds, "--d-negative-kinds", NEGATIVE_KINDS)
 
     def t_negative_kinds(self) -> tuple[str, ...]:
-        kinds = tuple(k.strip() for k in str(self.d_t_negative_kinds).split(","))
-        if any(k not in T_NEGATIVE_KINDS for k in kinds) or len(set(kinds)) < len(kinds):
-            raise InputError(f"--d-t-negative-kinds {self.d_t_negative_kinds!r}: one or more "
-                             f"of {', '.join(T_NEGATIVE_KINDS)}, comma-separated, each once")
-        return kinds
+        return _kinds(self.d_t_negative_kinds, "--d-t-negative-kinds", T_NEGATIVE_KINDS)
 
     def feature_weights(self) -> tuple[float, ...]:
         try:

@@ -208,17 +208,15 @@ class PairedData:
         return train, val
 
     def describe(self) -> dict:
-        sims = {s.id: s.frames for s in self.sims.values()}
-        if len(self.roots) == 1:
-            return {"path": str(self.root.resolve()), "format": FORMAT, "dim": self.dim,
-                    "factor": self.factor, "lr_res": list(self.lr_res),
-                    "hr_res": list(self.hr_res), "sims": sims}
-        return {"path": [str(r.resolve()) for r in self.roots], "format": FORMAT,
-                "dim": self.dim, "factor": self.factor, "lr_res": list(self.lr_res),
-                "hr_res": list(self.hr_res), "sims": sims,
-                "folders": [{"path": str(r.resolve()), "sims": len(ids),
-                             "lr_res": list(self.sims[ids[0]].lr_res)}
-                            for r, ids in zip(self.roots, self._folder_ids)]}
+        paths = [str(r.resolve()) for r in self.roots]
+        out = {"path": paths[0] if len(paths) == 1 else paths, "format": FORMAT,
+               "dim": self.dim, "factor": self.factor, "lr_res": list(self.lr_res),
+               "hr_res": list(self.hr_res),
+               "sims": {s.id: s.frames for s in self.sims.values()}}
+        if len(paths) > 1:
+            out["folders"] = [{"path": p, "sims": len(ids), "lr_res": list(self.sims[ids[0]].lr_res)}
+                              for p, ids in zip(paths, self._folder_ids)]
+        return out
 
 
 def _split(ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
