@@ -572,6 +572,55 @@ def test_structure_band_term_moves_the_high_band_into_the_gated_channel(tmp_path
         tiny(generator="smooth", detail_gate="speed", lambda_structure_band=-1.0)
 
 
+def test_slider_order_term_makes_each_slider_step_add_high_band(tmp_path, data2d):
+    """--lambda-slider-order: G at velocity-scale slider 0, 1 and 2 on the same tiles; the term
+    is the log shortfall of each step's high-band energy ratio below 1.2, and training on it
+    alone lowers it (from weights whose gated channel smooths, the failure it is for)."""
+    import math
+
+    from billow.errors import InputError
+    from billow.train.losses import band_power
+
+    cfg = tiny(generator="smooth", fine_channels=4, detail_gate="speed", output_form="gain",
+               lr=1e-2, lambda_slider_order=5.0, lambda_l1=0.0, lambda_ds=0.0, lambda_dt=0.0,
+               lambda_f="0", temporal="none", val_every=0, loss_scale="off")
+    tr = Trainer(cfg, tmp_path / "r", data_path=data2d)
+    torch.manual_seed(0)
+    with torch.no_grad():  # detail channel = minus the structure channel: the slider smooths
+        torch.nn.init.normal_(tr.G.out.weight, std=0.3)
+        tr.G.out.weight[1] = -tr.G.out.weight[0]
+    fixed = tr.sampler.sample(4, scales=True)
+    tr._scales = fixed[2]
+
+    def energies():
+        with torch.no_grad():
+            out = [tr._generate(fixed[0], [1], slider=k)[0] for k in (0.0, None, 2.0)]
+        # floored as the term floors them: a slider-0 output with no high band meets the order
+        return [max(1e-20, float(band_power(crop(o, tr.margin), tr.data.factor).sum()))
+                for o in out]
+
+    e0, e1, e2 = energies()
+    assert e1 < e0  # the smoothing start: the slider is inverted
+    with torch.no_grad():  # the slider at 1 is the model without a detail channel
+        one = tr._generate(fixed[0], [1], slider=1.0)[0]
+        assert torch.allclose(one, tr._generate(fixed[0], [1])[0], atol=1e-6)
+        fake = crop(tr._generate(fixed[0], [1])[0], tr.margin)
+        term = float(tr._slider_order(fixed[0], fake, 1.0))
+    step = math.log(1.2)
+    want = max(0.0, step - math.log(e1 / e0)) + max(0.0, step - math.log(e2 / e1))
+    assert abs(term - want) < 1e-4 * max(1.0, want)
+
+    def order():
+        e0, e1, e2 = energies()
+        return max(0.0, step - math.log(e1 / e0)) + max(0.0, step - math.log(e2 / e1))
+
+    _assert_term_lowers(tr, fixed, "g_slider_order", order, steps=16)
+    with pytest.raises(InputError, match="--lambda-slider-order"):
+        tiny(generator="smooth", lambda_slider_order=1.0)  # no gate: no slider input
+    with pytest.raises(InputError, match="--lambda-slider-order"):
+        tiny(generator="smooth", detail_gate="speed", lambda_slider_order=-1.0)
+
+
 def test_structure_band_share_is_zero_one_and_scale_free():
     from billow.train.losses import structure_band_share
 

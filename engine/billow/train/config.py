@@ -95,6 +95,11 @@ class TrainConfig(RunSettings):
                                           "smooth generator puts in its ungated structure "
                                           "channel: detail there ignores the velocity slider "
                                           "(s18 put 80 percent there); 0: off")
+    lambda_slider_order: float = option(0.0, "weight of the velocity slider's ordering term "
+                                        "for the gated smooth generator: the high-band "
+                                        "energy at slider 0, 1 and 2 must rise at least 20 "
+                                        "percent per step (relu of the log shortfall); "
+                                        "0: off")
     d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
                                 "loss: real tiles with their detail blurred away (D_s) and "
                                 "real triples with flickering detail (D_t), shown as "
@@ -211,6 +216,11 @@ class RunConfig:
         if t.lambda_structure_band > 0 and not self.model.slider_input:
             raise InputError("--lambda-structure-band needs --generator smooth with "
                              "--detail-gate speed and velocity (the one with a gated detail channel)")
+        if t.lambda_slider_order < 0:
+            raise InputError(f"--lambda-slider-order {t.lambda_slider_order}: 0 or more")
+        if t.lambda_slider_order > 0 and not self.model.slider_input:
+            raise InputError("--lambda-slider-order needs --generator smooth with "
+                             "--detail-gate speed and velocity (the one with a slider input)")
         if t.d_negatives < 0:
             raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         t.negative_kinds()
