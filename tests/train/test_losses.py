@@ -266,6 +266,37 @@ def test_spectrum_loss_sees_missing_detail_not_where_it_sits():
         assert float(spectrum_loss(step, real, 4)) < float(spectrum_loss(blurred, real, 4))
 
 
+def test_flicker_excess_is_the_benchmark_flicker_ratio_above_one():
+    """flicker_excess = relu(ln(F(fake) / F(real))), F the benchmark's flicker on a triple
+    (`billow.metrics.temporal.flicker`, both frame pairs pooled): 0 for the reference itself,
+    for a steadier triple and for any rescaling; positive for detail re-drawn each frame; a
+    gradient step lowers it."""
+    from billow.metrics.temporal import flicker
+    from billow.train.losses import flicker_excess
+
+    g = torch.Generator().manual_seed(9)
+    base = torch.rand(2, 1, 24, 24, 24, generator=g)
+    drift = torch.rand(2, 1, 24, 24, 24, generator=g)
+    real = [base + 0.05 * k * drift for k in range(3)]  # detail that changes a little
+    assert float(flicker_excess(real, real, 4)) < 1e-6
+    assert float(flicker_excess([3.0 * r for r in real], real, 4)) < 1e-6
+    assert float(flicker_excess([base] * 3, real, 4)) == 0.0  # still detail: no excess
+    noisy = [r + 0.2 * torch.rand(r.shape, generator=g) for r in real]
+    assert math.exp(float(flicker_excess(noisy, real, 4))) > 2.0
+    # a triple whose last two frames agree: the ratio of the metric on its first pair
+    a, b = noisy[0][:1], noisy[1][:1]
+    c, d = real[0][:1], real[1][:1]
+    metric = flicker(a[0, 0], b[0, 0], 4) / flicker(c[0, 0], d[0, 0], 4)
+    assert math.isclose(math.exp(float(flicker_excess([a, b, b], [c, d, d], 4))), metric,
+                        rel_tol=1e-4)
+    x = [n.clone().requires_grad_() for n in noisy]
+    loss = flicker_excess(x, real, 4)
+    loss.backward()
+    with torch.no_grad():
+        step = [a - 0.5 * a.grad / max(float(a.grad.abs().max()), 1e-12) * 0.05 for a in x]
+        assert float(flicker_excess(step, real, 4)) < float(loss)
+
+
 def test_temporal_discriminator_loss_adds_weighted_negatives():
     """dt mode with negatives: Eq. 3.1 on (real, generated) plus w x the negatives'
     cross-entropy as generated, all from one D_t call."""

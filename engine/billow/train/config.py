@@ -100,6 +100,10 @@ class TrainConfig(RunSettings):
                                         "energy at slider 0, 1 and 2 must rise at least 20 "
                                         "percent per step (relu of the log shortfall); "
                                         "0: off")
+    lambda_flicker: float = option(0.0, "weight of the flicker term: relu of the log ratio of "
+                                   "the generated triples' flicker (the per-frame change of "
+                                   "the detail finer than the input, over the detail) to the "
+                                   "reference's; needs a temporal mode with frames; 0: off")
     d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
                                 "loss: real tiles with their detail blurred away (D_s) and "
                                 "real triples with flickering detail (D_t), shown as "
@@ -216,6 +220,11 @@ class RunConfig:
         if t.lambda_structure_band > 0 and not self.model.slider_input:
             raise InputError("--lambda-structure-band needs --generator smooth with "
                              "--detail-gate speed and velocity (the one with a gated detail channel)")
+        if t.lambda_flicker < 0:
+            raise InputError(f"--lambda-flicker {t.lambda_flicker}: 0 or more")
+        if t.lambda_flicker > 0 and t.temporal == "none":
+            raise InputError("--lambda-flicker needs a temporal mode that generates frame "
+                             "triples (--temporal l2, dt-noadv or dt)")
         if t.lambda_slider_order < 0:
             raise InputError(f"--lambda-slider-order {t.lambda_slider_order}: 0 or more")
         if t.lambda_slider_order > 0 and not self.model.slider_input:

@@ -51,6 +51,7 @@ from .config import RunConfig
 from .data import PairedData, TileSampler
 from .losses import (
     band_power,
+    flicker_excess,
     generator_loss,
     l1_loss,
     negative_loss,
@@ -376,6 +377,11 @@ class Trainer:
                 # benchmarks/lattice_stages.py): hold the sum above it instead
                 terms["g_negative"] = t.lambda_negative * F.relu(-parts["sum"][0].float()).mean()
                 total = total + terms["g_negative"]
+            if t.lambda_flicker > 0:
+                terms["g_flicker"] = t.lambda_flicker * flicker_excess(
+                    [crop(f, self.margin) for f in fake3],
+                    [crop(hr[:, i], self.margin) for i in range(3)], self.data.factor)
+                total = total + terms["g_flicker"]
             if t.lambda_slider_order > 0:
                 terms["g_slider_order"] = t.lambda_slider_order * self._slider_order(
                     lr, fake, s)
