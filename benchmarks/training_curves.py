@@ -7,7 +7,8 @@ Runs are drawn one after another on a shared axis of cumulative training time (h
 order given (a fine-tune continues its base). Panels: the generator's L1 term and the
 validation L1 (raw density units); the discriminators' losses D_s and D_t with chance
 (2 ln 2 = 1.386: a discriminator there is not pulling) and their accuracy on real and
-generated tiles; the adversarial terms' gradient into G against the L1 term's.
+generated tiles (and negatives); the generator's texture terms (spectrum, slider order,
+flicker, lattice ratio), each 0 when met.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 4.5))
     offset = 0.0
     for run in args.runs:
         rows = read_log(run)
@@ -77,6 +78,10 @@ def main(argv=None) -> int:
             x, y = series(key)
             if x:
                 axes[2].plot(x, y, label=f"{label}: {key}", alpha=0.8)
+        for key in ("g_spectrum", "g_slider_order", "g_flicker", "g_lattice_ratio"):
+            x, y = series(key)
+            if x:
+                axes[3].plot(x, y, label=f"{label}: {key}", alpha=0.8)
         if rows:
             offset = hours[-1]
         axes[0].axvline(offset, color="grey", lw=0.5)
@@ -85,6 +90,8 @@ def main(argv=None) -> int:
     axes[0].set_title("generator L1 (tile units) and validation L1")
     axes[1].set_title("discriminator losses (below chance = pulling)")
     axes[2].set_title("discriminator accuracy (real, generated, negatives)")
+    # the terms that stand for artist-facing measures: texture, slider, flicker, lattice
+    axes[3].set_title("generator's texture terms (weighted; 0 = met)")
     for ax in axes:
         # wall-clock: the runs used 1 or 2 CPU threads (each run's config.json says which)
         ax.set_xlabel("training time (wall-clock hours)")

@@ -22,10 +22,10 @@ def test_curves_of_a_run_are_drawn(tmp_path):
     cfg = resolve(None, generator="fast", dim=2, width=8, blocks=1, mid_channels=4,
                   iterations=4, batch=2, tile=4, context=2, val_every=2, val_batches=1,
                   log_every=1, sample_every=0, checkpoint_every=100, tensorboard="off",
-                  d_negatives=1.0, d_negative_kinds="blur,lattice")
+                  d_negatives=1.0, d_negative_kinds="blur,lattice", lambda_spectrum=1.0)
     Trainer(cfg, tmp_path / "run", data_path=data).train()
     rows = training_curves.read_log(tmp_path / "run")
-    assert any("d_s_acc_lattice" in r for r in rows)
+    assert any("d_s_acc_lattice" in r for r in rows) and any("g_spectrum" in r for r in rows)
     out = tmp_path / "curves.png"
     assert training_curves.main([str(tmp_path / "run"), "--out", str(out)]) == 0
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
