@@ -609,6 +609,15 @@ def test_slider_order_term_makes_each_slider_step_add_high_band(tmp_path, data2d
     step = math.log(1.2)
     want = max(0.0, step - math.log(e1 / e0)) + max(0.0, step - math.log(e2 / e1))
     assert abs(term - want) < 1e-4 * max(1.0, want)
+    # --slider-step sets the ratio asked for
+    import dataclasses
+    tr.cfg = dataclasses.replace(tr.cfg, train=dataclasses.replace(tr.cfg.train, slider_step=1.5))
+    with torch.no_grad():
+        wider = float(tr._slider_order(fixed[0], fake, 1.0))
+    tr.cfg = dataclasses.replace(tr.cfg, train=dataclasses.replace(tr.cfg.train, slider_step=1.2))
+    big = math.log(1.5)
+    assert abs(wider - (max(0.0, big - math.log(e1 / e0)) + max(0.0, big - math.log(e2 / e1)))) \
+        < 1e-4 * max(1.0, wider)
 
     def order():
         e0, e1, e2 = energies()
@@ -619,6 +628,8 @@ def test_slider_order_term_makes_each_slider_step_add_high_band(tmp_path, data2d
         tiny(generator="smooth", lambda_slider_order=1.0)  # no gate: no slider input
     with pytest.raises(InputError, match="--lambda-slider-order"):
         tiny(generator="smooth", detail_gate="speed", lambda_slider_order=-1.0)
+    with pytest.raises(InputError, match="--slider-step"):
+        tiny(generator="smooth", detail_gate="speed", lambda_slider_order=1.0, slider_step=1.0)
 
 
 def test_flicker_term_steadies_the_generated_detail(tmp_path, data2d):

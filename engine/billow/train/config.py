@@ -100,6 +100,10 @@ class TrainConfig(RunSettings):
                                         "energy at slider 0, 1 and 2 must rise at least 20 "
                                         "percent per step (relu of the log shortfall); "
                                         "0: off")
+    slider_step: float = option(1.2, "--lambda-slider-order's least ratio of high-band "
+                                "energy per slider step (0 -> 1 -> 2); issue 17's target is "
+                                "1.2, and a margin above it (session 15: 1.3) allows for the "
+                                "gap between training tiles and whole frames")
     lambda_flicker: float = option(0.0, "weight of the flicker term: relu of the log ratio of "
                                    "the generated triples' flicker (the per-frame change of "
                                    "the detail finer than the input, over the detail) to the "
@@ -225,6 +229,9 @@ class RunConfig:
         if t.lambda_flicker > 0 and t.temporal == "none":
             raise InputError("--lambda-flicker needs a temporal mode that generates frame "
                              "triples (--temporal l2, dt-noadv or dt)")
+        if t.slider_step <= 1.0:
+            raise InputError(f"--slider-step {t.slider_step}: more than 1 (an energy ratio "
+                             "per slider step)")
         if t.lambda_slider_order < 0:
             raise InputError(f"--lambda-slider-order {t.lambda_slider_order}: 0 or more")
         if t.lambda_slider_order > 0 and not self.model.slider_input:
