@@ -97,9 +97,9 @@ class TrainConfig(RunSettings):
                                           "(s18 put 80 percent there); 0: off")
     lambda_slider_order: float = option(0.0, "weight of the velocity slider's ordering term "
                                         "for the gated smooth generator: the high-band "
-                                        "energy at slider 0, 1 and 2 must rise at least 20 "
-                                        "percent per step (relu of the log shortfall); "
-                                        "0: off")
+                                        "energy at slider 0, 1 and 2 must rise by at least "
+                                        "--slider-step per step (relu of the log "
+                                        "shortfall); 0: off")
     slider_step: float = option(1.2, "--lambda-slider-order's least ratio of high-band "
                                 "energy per slider step (0 -> 1 -> 2); issue 17's target is "
                                 "1.2, and a margin above it (session 15: 1.3) allows for the "
