@@ -212,41 +212,29 @@ class RunConfig:
             raise InputError("--iterations and --batch must be positive")
         if not 0.0 <= t.ema < 1.0:
             raise InputError(f"--ema {t.ema}: a decay in [0, 1) (0: off)")
-        if t.lambda_lattice < 0:
-            raise InputError(f"--lambda-lattice {t.lambda_lattice}: 0 or more")
-        if t.lambda_negative < 0:
-            raise InputError(f"--lambda-negative {t.lambda_negative}: 0 or more")
+        for name in ("lambda_lattice", "lambda_lattice_ratio", "lambda_spectrum",
+                     "lambda_negative", "lambda_structure_band", "lambda_slider_order",
+                     "lambda_flicker", "d_negatives"):
+            if getattr(t, name) < 0:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(t, name)}: 0 or more")
         if t.lambda_negative > 0 and self.model.generator != "smooth":
             raise InputError("--lambda-negative needs --generator smooth (the one with a "
                              "pre-clamp sum)")
-        if t.lambda_structure_band < 0:
-            raise InputError(f"--lambda-structure-band {t.lambda_structure_band}: 0 or more")
-        if t.lambda_structure_band > 0 and not self.model.slider_input:
-            raise InputError("--lambda-structure-band needs --generator smooth with "
-                             "--detail-gate speed and velocity (the one with a gated detail channel)")
-        if t.lambda_flicker < 0:
-            raise InputError(f"--lambda-flicker {t.lambda_flicker}: 0 or more")
+        for name in ("lambda_structure_band", "lambda_slider_order"):
+            if getattr(t, name) > 0 and not self.model.slider_input:
+                raise InputError(f"--{name.replace('_', '-')} needs --generator smooth with "
+                                 "--detail-gate speed and velocity (the one with a gated "
+                                 "detail channel and a slider input)")
         if t.lambda_flicker > 0 and t.temporal == "none":
             raise InputError("--lambda-flicker needs a temporal mode that generates frame "
                              "triples (--temporal l2, dt-noadv or dt)")
         if t.slider_step <= 1.0:
             raise InputError(f"--slider-step {t.slider_step}: more than 1 (an energy ratio "
                              "per slider step)")
-        if t.lambda_slider_order < 0:
-            raise InputError(f"--lambda-slider-order {t.lambda_slider_order}: 0 or more")
-        if t.lambda_slider_order > 0 and not self.model.slider_input:
-            raise InputError("--lambda-slider-order needs --generator smooth with "
-                             "--detail-gate speed and velocity (the one with a slider input)")
-        if t.d_negatives < 0:
-            raise InputError(f"--d-negatives {t.d_negatives}: 0 or more")
         t.negative_kinds()
         t.t_negative_kinds()
         if t.clip_grad < 0:
             raise InputError(f"--clip-grad {t.clip_grad}: 0 (off) or more")
-        if t.lambda_spectrum < 0:
-            raise InputError(f"--lambda-spectrum {t.lambda_spectrum}: 0 or more")
-        if t.lambda_lattice_ratio < 0:
-            raise InputError(f"--lambda-lattice-ratio {t.lambda_lattice_ratio}: 0 or more")
         if t.time_limit < 0:
             raise InputError(f"--time-limit {t.time_limit}: minutes, 0 or more")
         if self.augment.scale_min <= 0 or self.augment.scale_min > self.augment.scale_max:

@@ -411,10 +411,10 @@ class Trainer:
         Nyquist, each tile times its loss scale `s`) of the middle frame generated at
         velocity-scale slider k; `fake` is the cropped, scaled output at slider 1. Zero once
         each slider step multiplies the energy by r (issue 17's target: 1.2, the default),
-        measured as the benchmark does on whole frames. Why: the structure-
-        band share left the slider inverted in every gain-form model trained from random weights
-        (session 14: 1.33 / 1 / 0.91), because the gated channel learned to smooth the linear
-        base's kinks; this asks for the ordering itself. Batch sums, not per-tile ratios: still
+        measured as the benchmark does on whole frames. Why: the structure-band share left
+        the slider inverted in every gain-form model trained from random weights (session 14:
+        1.33 / 1 / 0.91), because the gated channel learned to smooth the linear base's kinks;
+        this asks for the ordering itself. Batch sums, not per-tile ratios: still
         tiles get no detail at any slider (the gate is 0 there) and would otherwise pay a term
         they cannot meet."""
         factor = self.data.factor
