@@ -21,7 +21,7 @@ from .augment import AugmentConfig
 
 PRESETS = plan.SMOKE_PRESETS
 # --d-negative-kinds: how D_s's negatives spoil a real tile (Trainer._step_ds)
-NEGATIVE_KINDS = ("blur", "lattice", "dots")
+NEGATIVE_KINDS = ("blur", "lattice", "dots", "contours")
 T_NEGATIVE_KINDS = ("flicker", "shift")
 
 
@@ -118,7 +118,9 @@ class TrainConfig(RunSettings):
                                    "tile plus its own random pattern of period 4 voxels, the "
                                    "grid a 4x upres prints, which an untaught D_s rewards), "
                                    "dots (one voxel per 4-voxel cell at a random phase and "
-                                   "sign, scaled by the local density)")
+                                   "sign, scaled by the local density), contours (the "
+                                   "real tile darkened along thin iso-lines of its blurred "
+                                   "density, the ringing contours s25 printed)")
     d_t_negative_kinds: str = option("flicker", "what D_t's negatives are, comma-separated: "
                                      "flicker (each real frame plus its own high-passed "
                                      "noise), shift (the real triple with its first and last "

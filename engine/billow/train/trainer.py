@@ -68,6 +68,8 @@ NEGATIVE_SIGMA = 1.5
 # generated. A 4x upres that learns a per-cell offset prints exactly this period, and session 12
 # found an untaught D_s scoring tiles with such a pattern *more* real (s16: 0.74 -> 0.93).
 LATTICE_PERIOD = 4
+# _contours darkens where cos(2 pi level) exceeds this: a fifth of each contour period
+CONTOUR_CUT = 0.8
 
 
 class Trainer:
@@ -223,6 +225,7 @@ class Trainer:
             kinds = self.cfg.train.negative_kinds() if w > 0 else ()
             for kind in kinds:  # the real tile spoilt, shown as generated
                 tiles.append(gaussian_blur(real, NEGATIVE_SIGMA) if kind == "blur"
+                             else self._contours(real) if kind == "contours"
                              else self._lattice(real, dots=kind == "dots"))
             # all in ONE forward call (DDP-safe; BN sees a mixed batch)
             logits, _ = self.models["D_s"](torch.cat([lr_core] * len(tiles)), torch.cat(tiles))
@@ -271,6 +274,24 @@ class Trainer:
         amp = 0.2 + 0.8 * torch.rand((n,) + (1,) * (real.dim() - 1), generator=self.gen)
         std = (real - gaussian_blur(real, NEGATIVE_SIGMA)).std(dim=dims, keepdim=True)
         return F.relu(real + amp.to(real.device) * std * pattern)
+
+    def _contours(self, real: torch.Tensor) -> torch.Tensor:
+        """D_s's contour negatives: each real tile darkened along thin iso-lines of its own
+        blurred density (every 1/k of the tile's mean density, k uniform in [2, 6], at a random
+        phase; the darkest 0.2-0.8x), drawn from the checkpointed sampler RNG. Why: s25 sharpened
+        bright cores but ringed them with concentric dark contours a few voxels wide (session
+        15's pictures), and no other negative looks like that. A gain below 1 keeps it positive
+        and leaves empty space empty."""
+        dims = tuple(range(1, real.dim()))
+        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        smooth = gaussian_blur(real, NEGATIVE_SIGMA)
+        level = smooth / smooth.mean(dim=dims, keepdim=True).clamp(min=1e-6)
+        k = (2 + 4 * torch.rand(shape, generator=self.gen)).to(real.device)
+        phase = torch.rand(shape, generator=self.gen).to(real.device)
+        # cos > 0.8 on 20% of each period of the level: thin where the density changes fast
+        line = F.relu(torch.cos(2 * math.pi * (k * level + phase)) - CONTOUR_CUT) / (1 - CONTOUR_CUT)
+        amp = (0.2 + 0.6 * torch.rand(shape, generator=self.gen)).to(real.device)
+        return real * (1 - amp * line)
 
     def _flicker(self, frames3: list[torch.Tensor]) -> list[torch.Tensor]:
         """D_t's negatives: each frame plus its own high-passed noise (drawn from the
