@@ -16,10 +16,19 @@ paired data it trains on (e.g. /work/data/mixed96). Prints, for tiles drawn as t
   aligns them) and for broken ones: flicker (new high-passed noise in each frame), the same
   noise frozen in all three frames, and real frames left unaligned.
 - generated / real power in radial bands of the tile's spectrum (cycles per high-res voxel;
-  the input's Nyquist is 1/8 at 4x), in family.
+  the input's Nyquist is 1/8 at 4x), in family: pooled over tiles, and the per-tile median.
+- D_s's P(real) for real and generated tiles darkened along iso-line contours, as
+  `--d-negative-kinds contours` draws them.
 - D_s's P(real) for real and generated tiles with a 4-voxel dot lattice added (0.3 and 1 x the
   real tile's high-band std): a D_s that scores them higher than the clean tiles pays the
   generator to print the lattice.
+
+Session 16 (`--batches 2`, /work/notes/dprobe_s26.txt): `s26`'s D_s scores real tiles
+darkened along iso-line contours **more** real than the clean ones (0.91 vs 0.83; generated
+0.56 vs 0.29): it paid the generator for the ringing contours seen in `s25`'s pictures, hence
+`--d-negative-kinds contours`. Pooled and per-tile median band ratios agree within 0.1-0.2 on
+`mixed96` (0.82 -> 0.13 from the input's Nyquist to 0.5 cycles per voxel); session 15's
+pooled 0.1-1.4% for `s25` is not reproduced here.
 
 Session 13 (`--batches 6`): `s21`'s D_s, trained with `--d-negative-kinds blur,lattice`
 (random period-4 patterns, rejected 96-100% of the time in training), still scores the dot
@@ -140,6 +149,9 @@ def main(argv=None) -> int:
                 for amp in LATTICE_AMPS:
                     score(f"{name} + 4-voxel dots ({amp} x real high-band std)", lr_core,
                           (tile + amp * std * _dots(real)).clamp(min=0))
+            # iso-line rings as --d-negative-kinds contours draws them (the ringing s25 printed)
+            for name, tile in (("real", real), ("generated", gen)):
+                score(f"{name} + dark iso-line contours", lr_core, t._contours(tile))
             for i in range(real.shape[0]):
                 sr = radial_spectrum(real[i, 0].numpy())
                 power["real"].append(sr.power)
@@ -159,11 +171,15 @@ def main(argv=None) -> int:
             v = torch.cat(v)
             print(f"| {name} | {float(v.mean()):.3f} | {float((v > 0.5).float().mean()):.2f} |")
     r, g = np.mean(power["real"], 0), np.mean(power["generated"], 0)
-    print("\n| band (cycles / voxel) | generated / real power |")
-    print("|---|---|")
+    # pooled, the tiles with the largest loss scale (near-empty ones, scaled by up to 1/1e-3)
+    # dominate; the per-tile median is what a typical tile gets
+    pr, pg = np.asarray(power["real"]), np.asarray(power["generated"])
+    print("\n| band (cycles / voxel) | generated / real power, pooled | per-tile median |")
+    print("|---|---|---|")
     for lo, hi in BANDS:
         m = (k > lo + 1e-9) & (k <= hi + 1e-9)
-        print(f"| ({lo}, {hi}] | {g[m].sum() / r[m].sum():.3f} |")
+        per_tile = pg[:, m].sum(1) / np.maximum(pr[:, m].sum(1), 1e-30)
+        print(f"| ({lo}, {hi}] | {g[m].sum() / r[m].sum():.3f} | {np.median(per_tile):.3f} |")
     return 0
 
 

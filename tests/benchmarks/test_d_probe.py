@@ -35,7 +35,8 @@ def test_probe_prints_every_row_for_a_run(tmp_path, capsys):
     assert d_probe.main([str(tmp_path / "run"), "--data", str(data), "--batches", "1"]) == 0
     out = capsys.readouterr().out
     for row in ("| real |", "| generated |", "real + 4-voxel dots (1.0 x real high-band std)",
-                "generated + 4-voxel dots (0.3 x", "real + flicker", "| (0.375, 0.5] |"):
+                "generated + 4-voxel dots (0.3 x", "real + flicker", "| (0.375, 0.5] |",
+                "| real + dark iso-line contours |", "per-tile median"):
         assert row in out, row
     assert d_probe.main([str(tmp_path / "nothing"), "--data", str(data)]) == 2
     assert "d_probe: error:" in capsys.readouterr().err
