@@ -130,6 +130,8 @@ def _randomised(kind: str, dim: int, **kw):
     ("smooth", 3, False, "speed", "block"), ("smooth", 2, False, "none", "block"),
     ("smooth", 3, False, "speed", "block3-tricubic"),
     ("smooth", 2, False, "none", "block2-tricubic"),
+    ("smooth", 3, False, "speed", "block2-smooth-gain"),
+    ("smooth", 2, False, "none", "block3-smooth-gain"),
     ("paper", 2, False, "none", "none")])
 def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
                                                                projection):
@@ -138,6 +140,10 @@ def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, 
     kw = {}
     if projection.endswith("tricubic"):
         kw = {"projection_steps": int(projection[5]), "base_interpolation": "tricubic"}
+        projection = "block"
+    elif projection.endswith("smooth-gain"):
+        kw = {"projection_steps": int(projection[5]), "base_interpolation": "smooth",
+              "output_form": "gain"}
         projection = "block"
     cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate,
                          projection=projection, **kw)
@@ -162,13 +168,16 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     over the 4^D sub-voxel phases, while a sub-voxel shuffle gives each phase its own weights
     and prints a 4-voxel lattice over uniform smoke (the failure seen on third-party smoke)."""
     results = {}
-    for kind in ("fast", "smooth", "smooth-gated", "smooth-projected", "smooth-cubic"):
-        cubic = {"projection_steps": 3, "base_interpolation": "tricubic"}
+    extra = {"cubic": {"projection_steps": 3, "base_interpolation": "tricubic"},
+             "gain": {"projection_steps": 2, "base_interpolation": "smooth",
+                      "output_form": "gain"}}
+    for kind in ("fast", "smooth", "smooth-gated", "smooth-projected", "smooth-cubic",
+                 "smooth-gain"):
         cfg, g = _randomised(kind.split("-")[0], dim,
                              detail_gate="speed" if kind.endswith("gated") else "none",
-                             projection=("block" if kind.endswith(("projected", "cubic"))
+                             projection=("block" if kind.endswith(("projected", "cubic", "gain"))
                                          else "none"),
-                             **(cubic if kind.endswith("cubic") else {}))
+                             **extra.get(kind.split("-")[-1], {}))
         n = 2 * g.receptive_radius + 4
         x = torch.cat([torch.full((1, 1, *([n] * dim)), 0.6),
                        torch.full((1, dim, *([n] * dim)), 0.3)], dim=1)
@@ -181,6 +190,7 @@ def test_smooth_generator_has_no_lattice_by_construction(dim):
     assert results["smooth-gated"] < 1e-5
     assert results["smooth-projected"] < 1e-5
     assert results["smooth-cubic"] < 1e-5
+    assert results["smooth-gain"] < 1e-5
     assert results["fast"] > 1e-3  # the check is able to see a lattice
 
 

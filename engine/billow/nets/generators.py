@@ -33,7 +33,7 @@ from torch import nn
 
 from ..config import option
 from ..ops import (curl, interpolate_cubic, interpolate_linear, interpolate_nearest,
-                   project_block_means, project_block_ratios)
+                   interpolate_smooth, project_block_means, project_block_ratios)
 from ..ops.backproject import block_ratio
 from . import valid
 from .fields import voxel_shuffle
@@ -89,9 +89,12 @@ class GeneratorConfig:
         choices=("clamp", "gain"))
     base_interpolation: str = option(
         "linear", "smooth generator: the interpolated density the residual is added to: "
-        "'linear' or 'tricubic' (Catmull-Rom; with 3 block projection steps it starts 3-10% "
+        "'linear', 'tricubic' (Catmull-Rom; with 3 block projection steps it starts 3-10% "
         "closer to the reference than plain tricubic on box-averaged input, where linear starts "
-        "5-14% further: benchmarks/base_l1.py)", choices=("linear", "tricubic"))
+        "5-14% further: benchmarks/base_l1.py) or 'smooth' (linear, then a 1-voxel binomial "
+        "blur: no kink at the cell centres for the gain form to print as a 4-voxel lattice; "
+        "the gain form's projection then up-samples with it too)",
+        choices=("linear", "tricubic", "smooth"))
 
     @property
     def slider_input(self) -> bool:
@@ -246,16 +249,22 @@ def _trunk_core(g: nn.Module, x: torch.Tensor, halo: int, margin: int):
     return h
 
 
-def _base(x: torch.Tensor, cubic: bool = False) -> torch.Tensor:
+# base_interpolation -> (whole-field up-sampling, its core-only form, its `valid.need` stage)
+_BASES = {"linear": (interpolate_linear, valid.interp, "interp"),
+          "tricubic": (interpolate_cubic, valid.cubic, "cubic"),
+          "smooth": (interpolate_smooth, valid.smooth, "smooth")}
+
+
+def _base(x: torch.Tensor, kind: str = "linear") -> torch.Tensor:
     """The interpolated low-res density a residual is added to."""
-    return (interpolate_cubic if cubic else interpolate_linear)(x[:, :1], FACTOR)
+    return _BASES[kind][0](x[:, :1], FACTOR)
 
 
-def _base_core(x: torch.Tensor, halo: int, margin: int, cubic: bool = False) -> torch.Tensor:
+def _base_core(x: torch.Tensor, halo: int, margin: int, kind: str = "linear") -> torch.Tensor:
     """`_base` of a tile's window, its core plus `margin` output cells."""
-    stage = ("cubic" if cubic else "interp", FACTOR)
-    inp = valid.Margin(x[:, :1], halo).crop(valid.need([stage], margin))
-    return (valid.cubic if cubic else valid.interp)(inp, FACTOR, margin).t
+    _, core, stage = _BASES[kind]
+    inp = valid.Margin(x[:, :1], halo).crop(valid.need([(stage, FACTOR)], margin))
+    return core(inp, FACTOR, margin).t
 
 
 def _trunk_chains(g: nn.Module) -> list:
@@ -412,7 +421,7 @@ class SmoothGenerator(nn.Module):
             detail = speed_gate(self._gate_velocity(x), FACTOR) * r[:, 1:]
         else:
             structure, detail = r, torch.zeros_like(r)
-        base = _base(x, self.cfg.base_interpolation == "tricubic")
+        base = _base(x, self.cfg.base_interpolation)
         if self.cfg.output_form == "gain":  # positive without a clamp
             total = clamped = base * residual_gain(structure + detail)
         else:
@@ -432,11 +441,18 @@ class SmoothGenerator(nn.Module):
         block means of low-res density `low` (nothing without `projection: "block"`). Training
         also shows the discriminators real tiles through it (`billow.train.trainer`)."""
         if self.cfg.projection == "block":
-            step = (project_block_ratios if self.cfg.output_form == "gain"
-                    else project_block_means)
             for _ in range(self.cfg.projection_steps):
-                y = step(y, low, FACTOR)
+                y = (project_block_ratios(y, low, FACTOR, self._ratio_up[0])
+                     if self.cfg.output_form == "gain" else project_block_means(y, low, FACTOR))
         return y
+
+    @property
+    def _ratio_up(self):
+        """The gain form's projection up-samples its ratios as the base is up-sampled where
+        that is the smooth kernel (its whole-field and core-only forms, its `need` stage):
+        a linear ratio would print the kinks the smooth base avoids; else linear, as the
+        published models were exported with."""
+        return _BASES["smooth" if self.cfg.base_interpolation == "smooth" else "linear"]
 
     # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
     TAIL = [("interp", 2), ("conv", 1), ("interp", 2), ("conv", 1), ("conv", 0)]
@@ -450,15 +466,18 @@ class SmoothGenerator(nn.Module):
             return self._detail_core(x, halo, margin)
         # `project_block_means` in core-only form: each step's linear x4 reads k low-res cells
         # of block means beyond the cells it keeps, so the field before it keeps 4k cells more
+        _, ratio_core, ratio_stage = self._ratio_up
+        if self.cfg.output_form != "gain":
+            ratio_stage = "interp"
         margins = [margin]
         for _ in range(self.cfg.projection_steps):
-            margins.insert(0, FACTOR * valid.need([("interp", FACTOR)], margins[0]))
+            margins.insert(0, FACTOR * valid.need([(ratio_stage, FACTOR)], margins[0]))
         y = valid.Margin(self._detail_core(x, halo, margins[0]), margins[0], FACTOR)
         for m in margins[1:]:
             if self.cfg.output_form == "gain":  # project_block_ratios
                 ratio = valid.combine(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR),
                                       block_ratio)
-                y = valid.combine(y, valid.interp(ratio, FACTOR, m), torch.mul).crop(m)
+                y = valid.combine(y, ratio_core(ratio, FACTOR, m), torch.mul).crop(m)
                 continue
             low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))
             y = valid.add(y, valid.interp(low, FACTOR, m)).crop(m).map(F.relu)
@@ -479,7 +498,7 @@ class SmoothGenerator(nn.Module):
             inp = valid.Margin(x, halo).crop(valid.need([("interp", FACTOR)], margin))
             gain = inp.map(lambda t: speed_gain(self._gate_velocity(t)))
             r = r[:, :1] + valid.interp(gain, FACTOR, margin).t * r[:, 1:]
-        base = _base_core(x, halo, margin, self.cfg.base_interpolation == "tricubic")
+        base = _base_core(x, halo, margin, self.cfg.base_interpolation)
         return base * residual_gain(r) if self.cfg.output_form == "gain" else F.relu(base + r)
 
     def rr_chains(self):

@@ -13,6 +13,8 @@ still holds on each side. Each stage states what it costs:
   window's border, so the rest equal the padded pass's cells);
 - a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
   rearranges channels into space);
+- a smooth up-sampling x f (`billow.ops.interpolate_smooth`: linear, then a 5-tap blur):
+  margin m -> f m - f // 2 - 2;
 - a cell-centred Catmull-Rom up-sampling x f (`billow.ops.interpolate_cubic`): margin m ->
   f (m - 2) (its 5-tap phases read 2 cells on each side);
 - an average pooling / f (`pool`, to low-res blocks): margin m -> m // f (the kept blocks
@@ -44,7 +46,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops import block_means, interpolate_cubic, interpolate_linear
+from ..ops import block_means, interpolate_cubic, interpolate_linear, interpolate_smooth
+from ..ops.upsample import SMOOTH_RADIUS
 
 
 class Margin:
@@ -103,6 +106,18 @@ def interp(x: Margin, factor: int, keep: int | None = None) -> Margin:
     return fine.crop(most if keep is None else keep)
 
 
+def smooth(x: Margin, factor: int, keep: int | None = None) -> Margin:
+    """`interpolate_smooth(x, factor)` without its border padding: the linear up-sampling's
+    kept cells less the blur's SMOOTH_RADIUS on each side (`keep`: fewer)."""
+    fine = Margin(interpolate_smooth(x.t, factor, pad=False),
+                  factor * x.m - SMOOTH_RADIUS, x.level * factor)
+    most = factor * x.m - interp_cost(factor) - SMOOTH_RADIUS
+    if keep is not None and keep > most:
+        raise ValueError(f"a tile's halo is too small for this network: {keep} cells of "
+                         f"margin needed at x{fine.level}, {most} left")
+    return fine.crop(most if keep is None else keep)
+
+
 def cubic(x: Margin, factor: int, keep: int | None = None) -> Margin:
     """`interpolate_cubic(x, factor)` without its border padding: the Catmull-Rom taps reach
     2 cells, so `factor` (m - 2) fine cells of margin remain (`keep`: fewer)."""
@@ -137,7 +152,7 @@ def combine(a: Margin, b: Margin, fn) -> Margin:
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
     """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
-    ("cubic", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to
+    ("cubic", factor), ("smooth", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to
     keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
@@ -150,6 +165,8 @@ def need(stages: list[tuple[str, int]], m: int) -> int:
             m = -(-m // k) + 2
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
+        elif kind == "smooth":
+            m = -(-(m + interp_cost(k) + SMOOTH_RADIUS) // k)
         else:
             raise ValueError(f"unknown stage {kind!r}")
     return m

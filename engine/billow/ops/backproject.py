@@ -46,7 +46,8 @@ def project_block_means(y: torch.Tensor, low: torch.Tensor, factor: int) -> torc
 RATIO_EPS = 1e-3
 
 
-def project_block_ratios(y: torch.Tensor, low: torch.Tensor, factor: int) -> torch.Tensor:
+def project_block_ratios(y: torch.Tensor, low: torch.Tensor, factor: int,
+                         up=interpolate_linear) -> torch.Tensor:
     """One multiplicative back-projection step: multiply `y` by the cell-centred linear
     up-sampling of `(low + eps) / (the mean of y over each factor^D block + eps)`.
 
@@ -55,8 +56,10 @@ def project_block_ratios(y: torch.Tensor, low: torch.Tensor, factor: int) -> tor
     `benchmarks/lattice_stages.py`). A positive `y` times a positive field stays positive with
     no clamp; linear up-sampling of a positive ratio is positive. Where y is 0 it stays 0, so
     it moves detail's amplitude, not its support. Mass is pulled towards the input's, not
-    pinned; further steps close most of what is left."""
-    return y * interpolate_linear(block_ratio(low, block_means(y, factor)), factor)
+    pinned; further steps close most of what is left. `up`: the up-sampling of the ratio
+    (`interpolate_smooth` for models with the smooth base, whose kinks it would otherwise
+    print back)."""
+    return y * up(block_ratio(low, block_means(y, factor)), factor)
 
 
 def block_ratio(low: torch.Tensor, means: torch.Tensor) -> torch.Tensor:

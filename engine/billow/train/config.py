@@ -256,10 +256,11 @@ class RunConfig:
             raise InputError(f"--detail-gate, --projection and --base-interpolation are options "
                              f"of the smooth generator, not of '{m.generator}'")
         if m.output_form == "gain" and (m.generator != "smooth"
-                                        or m.base_interpolation != "linear"):
+                                        or m.base_interpolation == "tricubic"):
             raise InputError("--output-form gain needs --generator smooth with "
-                             "--base-interpolation linear (a tricubic base can go negative, "
-                             "and a negative base times a gain would need the clamp again)")
+                             "--base-interpolation linear or smooth (a tricubic base can go "
+                             "negative, and a negative base times a gain would need the clamp "
+                             "again)")
         if m.projection_steps < 1:
             raise InputError(f"--projection-steps {m.projection_steps}: 1 or more")
         self.train.feature_weights()
