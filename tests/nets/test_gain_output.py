@@ -9,8 +9,7 @@ import pytest
 import torch
 from billow.nets import GeneratorConfig, build_generator
 from billow.nets.generators import GAIN_LIMIT, residual_gain
-from billow.ops import (block_means, interpolate_linear, interpolate_smooth,
-                        project_block_ratios)
+from billow.ops import block_means, interpolate_linear, interpolate_smooth, project_block_ratios
 
 
 def _gen(**kw):

@@ -32,8 +32,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import option
-from ..ops import (curl, interpolate_cubic, interpolate_linear, interpolate_nearest,
-                   interpolate_smooth, project_block_means, project_block_ratios)
+from ..ops import (
+    curl,
+    interpolate_cubic,
+    interpolate_linear,
+    interpolate_nearest,
+    interpolate_smooth,
+    project_block_means,
+    project_block_ratios,
+)
 from ..ops.backproject import block_ratio
 from . import valid
 from .fields import voxel_shuffle
