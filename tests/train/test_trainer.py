@@ -399,18 +399,23 @@ def _step_seeing_ds_tiles(tr):
     return logs, seen[0]
 
 
+def _ds_real_and_negative(tmp_path, data, kinds):
+    """One training iteration with --d-negative-kinds `kinds`: its config, its logs, the real
+    tiles D_s saw and the negatives of the last kind."""
+    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds=kinds)
+    logs, tiles = _step_seeing_ds_tiles(Trainer(cfg, tmp_path / "s", data_path=data))
+    n = tiles.shape[0] // (2 + len(kinds.split(",")))
+    return cfg, logs, tiles[:n], tiles[-n:]
+
+
 def test_lattice_negatives_are_real_tiles_plus_a_period_4_pattern(tmp_path, data2d):
     """--d-negative-kinds blur,lattice: D_s sees each real tile blurred and each real tile plus
     its own zero-mean pattern repeating every 4 voxels, both labelled generated; resume stays
     exact with the extra draws from the sampler RNG."""
     from billow.train.trainer import LATTICE_PERIOD
 
-    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="blur,lattice")
-    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
-    logs, tiles = _step_seeing_ds_tiles(tr)
+    cfg, logs, real, lattice = _ds_real_and_negative(tmp_path, data2d, "blur,lattice")
     assert 0 <= logs["d_s_acc_negative"] <= 1 and 0 <= logs["d_s_acc_lattice"] <= 1
-    n = tiles.shape[0] // 4
-    real, lattice = tiles[:n], tiles[3 * n:]
     diff = lattice - real
     assert diff.abs().mean() > 0.02 * real.abs().mean()
     # where the ReLU did not cut, the added pattern repeats every 4 voxels along each axis
@@ -433,19 +438,15 @@ def test_dot_negatives_are_one_voxel_per_cell_where_the_smoke_is(tmp_path, data2
     from billow.ops import gaussian_blur
     from billow.train.trainer import LATTICE_PERIOD, NEGATIVE_SIGMA
 
-    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="dots")
-    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
-    logs, tiles = _step_seeing_ds_tiles(tr)
+    cfg, logs, real, dots = _ds_real_and_negative(tmp_path, data2d, "dots")
     assert 0 <= logs["d_s_acc_dots"] <= 1 and "d_s_acc_negative" not in logs
-    n = tiles.shape[0] // 3
-    real, dots = tiles[:n], tiles[2 * n:]
     smooth = gaussian_blur(real, NEGATIVE_SIGMA)
     dense = smooth > 0.2 * smooth.amax(dim=(1, 2, 3), keepdim=True)
     kept = (dots > 0) & dense
     assert kept.float().mean() > 0.2
     unit = (dots - real) / (smooth / smooth.mean(dim=(1, 2, 3), keepdim=True))
     p = LATTICE_PERIOD
-    for i in range(n):
+    for i in range(real.shape[0]):
         u, k = unit[i, 0], kept[i, 0]
         for axis in (0, 1):
             a, b = u.narrow(axis, 0, u.shape[axis] - p), u.narrow(axis, p, u.shape[axis] - p)
@@ -467,18 +468,14 @@ def test_contour_negatives_darken_thin_iso_lines_of_the_blurred_tile(tmp_path, d
     from billow.ops import gaussian_blur
     from billow.train.trainer import CONTOUR_CUT, NEGATIVE_SIGMA
 
-    cfg = tiny(iterations=4, val_every=0, d_negatives=0.5, d_negative_kinds="blur,contours")
-    tr = Trainer(cfg, tmp_path / "s", data_path=data2d)
-    logs, tiles = _step_seeing_ds_tiles(tr)
+    cfg, logs, real, contours = _ds_real_and_negative(tmp_path, data2d, "blur,contours")
     assert 0 <= logs["d_s_acc_contours"] <= 1 and 0 <= logs["d_s_acc_negative"] <= 1
-    n = tiles.shape[0] // 4
-    real, contours = tiles[:n], tiles[3 * n:]
     assert torch.all(contours <= real + 1e-6) and torch.all(contours >= 0.2 * real - 1e-6)
     assert torch.all(contours[real == 0] == 0)
     smooth = gaussian_blur(real, NEGATIVE_SIGMA)
     level = smooth / smooth.mean(dim=(1, 2, 3), keepdim=True)
     dense = real > 0.05 * real.amax(dim=(1, 2, 3), keepdim=True)
-    for i in range(n):
+    for i in range(real.shape[0]):
         gain = (contours[i] / real[i].clamp(min=1e-12))[dense[i]]
         lv = level[i][dense[i]]
         dark = gain < 0.999
