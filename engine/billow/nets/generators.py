@@ -455,11 +455,12 @@ class SmoothGenerator(nn.Module):
 
     @property
     def _ratio_up(self):
-        """The gain form's projection up-samples its ratios as the base is up-sampled where
-        that is the smooth kernel (its whole-field and core-only forms, its `need` stage):
-        a linear ratio would print the kinks the smooth base avoids; else linear, as the
-        published models were exported with."""
-        return _BASES["smooth" if self.cfg.base_interpolation == "smooth" else "linear"]
+        """How the projection up-samples its block corrections (whole-field form, core-only
+        form, `need` stage): with the gain form's smooth base, the smooth kernel (a linear
+        ratio would print the kinks the smooth base avoids); else linear, as the published
+        models were exported with."""
+        smooth = self.cfg.output_form == "gain" and self.cfg.base_interpolation == "smooth"
+        return _BASES["smooth" if smooth else "linear"]
 
     # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
     TAIL = [("interp", 2), ("conv", 1), ("interp", 2), ("conv", 1), ("conv", 0)]
@@ -474,8 +475,6 @@ class SmoothGenerator(nn.Module):
         # `project_block_means` in core-only form: each step's linear x4 reads k low-res cells
         # of block means beyond the cells it keeps, so the field before it keeps 4k cells more
         _, ratio_core, ratio_stage = self._ratio_up
-        if self.cfg.output_form != "gain":
-            ratio_stage = "interp"
         margins = [margin]
         for _ in range(self.cfg.projection_steps):
             margins.insert(0, FACTOR * valid.need([(ratio_stage, FACTOR)], margins[0]))
@@ -487,7 +486,7 @@ class SmoothGenerator(nn.Module):
                 y = valid.combine(y, ratio_core(ratio, FACTOR, m), torch.mul).crop(m)
                 continue
             low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))
-            y = valid.add(y, valid.interp(low, FACTOR, m)).crop(m).map(F.relu)
+            y = valid.add(y, ratio_core(low, FACTOR, m)).crop(m).map(F.relu)
         return y.t
 
     def _detail_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:

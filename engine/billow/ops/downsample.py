@@ -37,6 +37,15 @@ def _gaussian_kernel(sigma: float, dtype, device) -> torch.Tensor:
     return k / k.sum()
 
 
+def pad_axis(y: torch.Tensor, axis: int, r: int) -> torch.Tensor:
+    """`y` `(N, C, *S)` replicate-padded by `r` cells at both ends of spatial axis `axis` (the
+    one place that turns an axis into F.pad's last-axis-first list)."""
+    dims = y.dim() - 2
+    pad = [0, 0] * dims
+    pad[2 * (dims - 1 - axis)] = pad[2 * (dims - 1 - axis) + 1] = r
+    return F.pad(y, pad, mode="replicate")
+
+
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of `(N, C, *S)`, replicate padding (fields continue at borders).
 
@@ -57,10 +66,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     for axis in range(dims):
         d = 2 + axis
         n = y.shape[d]
-        pad = [0, 0] * dims
-        pad[2 * (dims - 1 - axis)] = r  # F.pad lists the last axis first
-        pad[2 * (dims - 1 - axis) + 1] = r
-        p = F.pad(y, pad, mode="replicate")
+        p = pad_axis(y, axis, r)
         if torch.is_grad_enabled() and y.requires_grad:  # out-of-place sums, same rounding
             out = p.narrow(d, 0, n) * w[0]
             for j in range(1, len(w)):

@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .downsample import pad_axis
+
 METHODS = ("nearest", "trilinear", "tricubic")
 
 
@@ -111,9 +113,7 @@ def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.
         shape = [1, 1] + [1] * dims
         shape[2 + axis] = len(SMOOTH_TAPS)
         if pad:
-            p = [0, 0] * dims
-            p[2 * (dims - 1 - axis)] = p[2 * (dims - 1 - axis) + 1] = SMOOTH_RADIUS
-            y = F.pad(y, p, mode="replicate")
+            y = pad_axis(y, axis, SMOOTH_RADIUS)
         y = conv(y, taps.reshape(shape))
     return y.reshape(n, c, *y.shape[2:])
 
@@ -146,9 +146,7 @@ def interpolate_cubic(x: torch.Tensor, factor: int, pad: bool = True) -> torch.T
         shape = [factor, 1] + [1] * dims
         shape[2 + axis] = 5
         if pad:
-            p = [0, 0] * dims
-            p[2 * (dims - 1 - axis)] = p[2 * (dims - 1 - axis) + 1] = 2
-            y = F.pad(y, p, mode="replicate")
+            y = pad_axis(y, axis, 2)
         y = conv(y, kern.to(y.device).reshape(shape))  # (B, factor, ..., S_axis, ...)
         # interleave: phase j of cell i -> fine cell factor * i + j along `axis`
         y = y.movedim(1, 2 + axis)  # (B, .., S_axis, factor, ..)
