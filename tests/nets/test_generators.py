@@ -132,6 +132,7 @@ def _randomised(kind: str, dim: int, **kw):
     ("smooth", 2, False, "none", "block2-tricubic"),
     ("smooth", 3, False, "speed", "block2-smooth-gain"),
     ("smooth", 2, False, "none", "block3-smooth-gain"),
+    ("smooth", 3, False, "speed", "block2-smooth-clamp"),
     ("paper", 2, False, "none", "none")])
 def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
                                                                projection):
@@ -141,9 +142,9 @@ def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, 
     if projection.endswith("tricubic"):
         kw = {"projection_steps": int(projection[5]), "base_interpolation": "tricubic"}
         projection = "block"
-    elif projection.endswith("smooth-gain"):
+    elif "smooth" in projection:
         kw = {"projection_steps": int(projection[5]), "base_interpolation": "smooth",
-              "output_form": "gain"}
+              "output_form": projection.rsplit("-", 1)[1]}
         projection = "block"
     cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate,
                          projection=projection, **kw)

@@ -62,6 +62,8 @@ def _tiled(g, x, tile: int, halo: int, core: bool):
                                    "output_form": "gain", "base_interpolation": "smooth"}),
     ("smooth", 2, (23, 17), 6, {"projection": "block", "projection_steps": 3,
                                 "output_form": "gain", "base_interpolation": "smooth"}),
+    ("smooth", 3, (11, 9, 13), 5, {"detail_gate": "speed", "projection": "block",
+                                   "base_interpolation": "smooth"}),  # clamp form
     ("fast", 2, (23, 17), 6, {"use_vorticity": True}), ("fast", 3, (11, 9, 13), 5, {})])
 def test_core_only_tiles_equal_the_padded_pass(kind, dim, size, tile, kw):
     cfg, g = _smooth(dim, kind, **kw)
