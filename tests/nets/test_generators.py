@@ -132,6 +132,8 @@ def _randomised(kind: str, dim: int, **kw):
     ("smooth", 2, False, "none", "block2-tricubic"),
     ("smooth", 3, False, "speed", "block2-smooth-gain"),
     ("smooth", 2, False, "none", "block3-smooth-gain"),
+    ("smooth", 3, False, "speed", "block2-smooth-gain-tail"),
+    ("smooth", 2, True, "none", "none-tail"),
     ("smooth", 3, False, "speed", "block2-smooth-clamp"),
     ("paper", 2, False, "none", "none")])
 def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, gate,
@@ -139,12 +141,15 @@ def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, 
     """The card's halo is the declared radius: exactly as far as a change of one input cell
     actually travels (measured, not derived)."""
     kw = {}
+    if projection.endswith("-tail"):  # the smooth x2 up-samplings after the trunk
+        kw["tail_upsampling"] = "smooth"
+        projection = projection[: -len("-tail")]
     if projection.endswith("tricubic"):
-        kw = {"projection_steps": int(projection[5]), "base_interpolation": "tricubic"}
+        kw |= {"projection_steps": int(projection[5]), "base_interpolation": "tricubic"}
         projection = "block"
     elif "smooth" in projection:
-        kw = {"projection_steps": int(projection[5]), "base_interpolation": "smooth",
-              "output_form": projection.rsplit("-", 1)[1]}
+        kw |= {"projection_steps": int(projection[5]), "base_interpolation": "smooth",
+               "output_form": projection.rsplit("-", 1)[1]}
         projection = "block"
     cfg, g = _randomised(kind, dim, use_vorticity=vort, detail_gate=gate,
                          projection=projection, **kw)

@@ -64,6 +64,10 @@ def _tiled(g, x, tile: int, halo: int, core: bool):
                                 "output_form": "gain", "base_interpolation": "smooth"}),
     ("smooth", 3, (11, 9, 13), 5, {"detail_gate": "speed", "projection": "block",
                                    "base_interpolation": "smooth"}),  # clamp form
+    ("smooth", 3, (11, 9, 13), 5, {"detail_gate": "speed", "projection": "block",
+                                   "projection_steps": 2, "output_form": "gain",
+                                   "base_interpolation": "smooth", "tail_upsampling": "smooth"}),
+    ("smooth", 2, (23, 17), 6, {"use_vorticity": True, "tail_upsampling": "smooth"}),
     ("fast", 2, (23, 17), 6, {"use_vorticity": True}), ("fast", 3, (11, 9, 13), 5, {})])
 def test_core_only_tiles_equal_the_padded_pass(kind, dim, size, tile, kw):
     cfg, g = _smooth(dim, kind, **kw)
@@ -112,16 +116,17 @@ def test_margin_keeps_output_cells_beyond_the_core(dim):
                                atol=1e-6 * float(padded.abs().max()))
 
 
-@pytest.mark.parametrize("kind, blocks, vort", [("smooth", 0, False), ("smooth", 3, False),
-                                               ("smooth", 2, True), ("fast", 3, True)])
-def test_receptive_radius_is_what_the_core_only_stages_use_up(kind, blocks, vort):
+@pytest.mark.parametrize("kind, blocks, vort, tail", [
+    ("smooth", 0, False, "linear"), ("smooth", 3, False, "linear"), ("smooth", 2, True, "linear"),
+    ("smooth", 3, False, "smooth"), ("smooth", 2, True, "smooth"), ("fast", 3, True, "linear")])
+def test_receptive_radius_is_what_the_core_only_stages_use_up(kind, blocks, vort, tail):
     """The declared halo (what cards carry and `card_check` measures) is exactly the margin
     the core-only pass consumes: not one cell of halo computed for nothing."""
     cfg = GeneratorConfig(generator=kind, dim=3, width=4, blocks=blocks, mid_channels=2,
-                          fine_channels=2, use_vorticity=vort)
+                          fine_channels=2, use_vorticity=vort, tail_upsampling=tail)
     g = build_generator(cfg)
     to_mid = 1 if kind == "smooth" else 0  # the smooth tail starts with a low-res conv
-    used = g.fields.radius + 1 + 2 * blocks + to_mid + valid.need(g.TAIL, 0)
+    used = g.fields.radius + 1 + 2 * blocks + to_mid + valid.need(g.tail, 0)
     assert g.receptive_radius == used
 
 

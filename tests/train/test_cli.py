@@ -56,7 +56,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, data2d, cli):
     assert_one_line_error(r, 2, "--tile")
     r = cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
     assert_one_line_error(r, 2, "checkpoint")
-    for flag in (["--projection", "block"], ["--base-interpolation", "tricubic"]):
+    for flag in (["--projection", "block"], ["--base-interpolation", "tricubic"],
+                 ["--tail-upsampling", "smooth"]):
         r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "fast",
                 *flag, "--dry-run")
         assert_one_line_error(r, 2, "smooth generator", "'fast'")  # not silently ignored

@@ -16,15 +16,18 @@ from .test_trainer import tiny
 
 @pytest.mark.parametrize("dim, kind", [(2, "fast"), (3, "fast"), (2, "paper"),
                                        (3, "smooth-gated"), (3, "smooth-gated-gain"),
-                                       (3, "smooth-gated-gain-smoothbase")])
+                                       (3, "smooth-gated-gain-smoothbase"),
+                                       (3, "smooth-gated-gain-smoothbase-smoothtail")])
 def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     """Gated models also take the slider: their ONNX input has a `detail` channel."""
     data = data2d if dim == 2 else data3d
     gated = {"detail_gate": "speed", "fine_channels": 4} if "gated" in kind else {}
     if "gain" in kind:  # no clamp: multiplicative residual and projection
         gated.update(output_form="gain", projection="block", projection_steps=2)
-    if kind.endswith("smoothbase"):
+    if "smoothbase" in kind:
         gated.update(base_interpolation="smooth")
+    if kind.endswith("smoothtail"):
+        gated.update(tail_upsampling="smooth")
     cfg = tiny(dim=dim, generator=kind.split("-")[0], iterations=1, tile=2 if dim == 3 else 4,
                context=1, batch=1, val_every=0, temporal="none",
                use_vorticity=(dim == 3 and not gated), **gated)

@@ -102,6 +102,12 @@ class GeneratorConfig:
         "blur: no kink at the cell centres for the gain form to print as a 4-voxel lattice; "
         "the gain form's projection then up-samples with it too)",
         choices=("linear", "tricubic", "smooth"))
+    tail_upsampling: str = option(
+        "linear", "smooth generator: how the residual branch's two x2 up-samplings (after the "
+        "low-res trunk) interpolate: 'linear' (every model to session 16) or 'smooth' (linear, "
+        "then a [1, 2, 1] blur: no kink every other fine voxel for the convolutions after it "
+        "to turn into a 4-voxel lattice; one more low-res cell of halo)",
+        choices=("linear", "smooth"))
 
     @property
     def slider_input(self) -> bool:
@@ -315,13 +321,13 @@ class FastGenerator(nn.Module):
         return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     # after the trunk, as `billow.nets.valid` stages (margin costs)
-    TAIL = [("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2)]
+    tail = [("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2)]  # as `valid` stages
 
     def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
         """`forward` of a tile's window, only the core's output (`SmoothGenerator.forward_core`)."""
-        h = _trunk_core(self, x, halo, valid.need(self.TAIL, margin))
+        h = _trunk_core(self, x, halo, valid.need(self.tail, margin))
         r = valid.shuffle(valid.conv(self.up1, h), 2)
-        r = valid.conv(self.up2, r.crop(valid.need(self.TAIL[2:], margin)).map(F.relu))
+        r = valid.conv(self.up2, r.crop(valid.need(self.tail[2:], margin)).map(F.relu))
         r = valid.shuffle(r, 2).crop(margin).t
         return F.relu(_base_core(x, halo, margin) + r)
 
@@ -330,10 +336,6 @@ class FastGenerator(nn.Module):
         chains.append([(self.up1, (lambda t: t) if self.trunk else F.relu)])  # trunk output
         chains.append([(self.up2, F.relu)])  # input: ReLU(shuffled up1)
         return chains
-
-
-def _upsample2(x: torch.Tensor) -> torch.Tensor:
-    return interpolate_linear(x, 2)
 
 
 # output_form "gain": the residual's gain on the base is exp(GAIN_LIMIT tanh(r / GAIN_LIMIT)),
@@ -398,9 +400,11 @@ class SmoothGenerator(nn.Module):
         the farthest input that changes an output voxel (a linear x2 of cell i reads i +- 1;
         the x2 conv and the second linear x2 reach one cell further; the x4 conv stays
         inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
-        it); plus the vorticity stencil. The linear base reaches 1 low-res cell, the tricubic 2:
-        both inside the trunk's reach; each projection step adds 1."""
+        it); plus the vorticity stencil. The smooth tail's blurs reach one cell more. The
+        linear base reaches 1 low-res cell, the tricubic 2: both inside the trunk's reach; each
+        projection step adds 1."""
         return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
+                + (self.cfg.tail_upsampling == "smooth")
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor, parts: tuple[str, ...] = ()):
@@ -421,8 +425,9 @@ class SmoothGenerator(nn.Module):
         ReLU) and "output" (after the projection). `benchmarks/lattice_stages.py` measures
         the lattice at each (session 12: the 4-voxel pattern appears at the clamp)."""
         h = _trunk_features(self, x)
-        r = F.relu(self.up1(_upsample2(self.to_mid(h))))
-        r = self.out(F.relu(self.up2(_upsample2(r))))
+        up2 = _BASES[self.cfg.tail_upsampling][0]
+        r = F.relu(self.up1(up2(self.to_mid(h), 2)))
+        r = self.out(F.relu(self.up2(up2(r, 2))))
         if self.gated:
             structure = r[:, :1]
             detail = speed_gate(self._gate_velocity(x), FACTOR) * r[:, 1:]
@@ -462,8 +467,11 @@ class SmoothGenerator(nn.Module):
         smooth = self.cfg.output_form == "gain" and self.cfg.base_interpolation == "smooth"
         return _BASES["smooth" if smooth else "linear"]
 
-    # the up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)
-    TAIL = [("interp", 2), ("conv", 1), ("interp", 2), ("conv", 1), ("conv", 0)]
+    @property
+    def tail(self) -> list[tuple[str, int]]:
+        """The up-sampling tail after `to_mid`, as `billow.nets.valid` stages (margin costs)."""
+        up = _BASES[self.cfg.tail_upsampling][2]
+        return [(up, 2), ("conv", 1), (up, 2), ("conv", 1), ("conv", 0)]
 
     def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
         """`forward` of a tile's window `x` (its core plus `halo` low-res cells of neighbours
@@ -491,13 +499,11 @@ class SmoothGenerator(nn.Module):
 
     def _detail_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
         """`forward_core` before the projection (the whole of it without one)."""
-        m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(self.TAIL,
-                                                                             margin)))
-        r = valid.interp(m.crop(valid.need(self.TAIL, margin)), 2,
-                         valid.need(self.TAIL[1:], margin))
+        tail, up2 = self.tail, _BASES[self.cfg.tail_upsampling][1]
+        m = valid.conv(self.to_mid, _trunk_core(self, x, halo, 1 + valid.need(tail, margin)))
+        r = up2(m.crop(valid.need(tail, margin)), 2, valid.need(tail[1:], margin))
         r = valid.conv(self.up1, r).map(F.relu)
-        r = valid.interp(r.crop(valid.need(self.TAIL[2:], margin)), 2,
-                         valid.need(self.TAIL[3:], margin))
+        r = up2(r.crop(valid.need(tail[2:], margin)), 2, valid.need(tail[3:], margin))
         r = valid.conv(self.up2, r).map(F.relu)
         r = valid.conv(self.out, r).crop(margin).t
         if self.gated:

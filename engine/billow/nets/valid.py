@@ -13,8 +13,8 @@ still holds on each side. Each stage states what it costs:
   window's border, so the rest equal the padded pass's cells);
 - a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
   rearranges channels into space);
-- a smooth up-sampling x f (`billow.ops.interpolate_smooth`: linear, then a 5-tap blur):
-  margin m -> f m - f // 2 - 2;
+- a smooth up-sampling x f (`billow.ops.interpolate_smooth`: linear, then an (f + 1)-tap
+  blur): margin m -> f m - f // 2 - f // 2;
 - a cell-centred Catmull-Rom up-sampling x f (`billow.ops.interpolate_cubic`): margin m ->
   f (m - 2) (its 5-tap phases read 2 cells on each side);
 - an average pooling / f (`pool`, to low-res blocks): margin m -> m // f (the kept blocks
@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops import block_means, interpolate_cubic, interpolate_linear, interpolate_smooth
-from ..ops.upsample import SMOOTH_RADIUS
+from ..ops.upsample import smooth_radius
 
 
 class Margin:
@@ -108,10 +108,10 @@ def interp(x: Margin, factor: int, keep: int | None = None) -> Margin:
 
 def smooth(x: Margin, factor: int, keep: int | None = None) -> Margin:
     """`interpolate_smooth(x, factor)` without its border padding: the linear up-sampling's
-    kept cells less the blur's SMOOTH_RADIUS on each side (`keep`: fewer)."""
+    kept cells less the blur's radius on each side (`keep`: fewer)."""
     fine = Margin(interpolate_smooth(x.t, factor, pad=False),
-                  factor * x.m - SMOOTH_RADIUS, x.level * factor)
-    most = factor * x.m - interp_cost(factor) - SMOOTH_RADIUS
+                  factor * x.m - smooth_radius(factor), x.level * factor)
+    most = factor * x.m - interp_cost(factor) - smooth_radius(factor)
     if keep is not None and keep > most:
         raise ValueError(f"a tile's halo is too small for this network: {keep} cells of "
                          f"margin needed at x{fine.level}, {most} left")
@@ -152,8 +152,8 @@ def combine(a: Margin, b: Margin, fn) -> Margin:
 
 def need(stages: list[tuple[str, int]], m: int) -> int:
     """Margin the input of `stages` (in order; ("conv", radius), ("interp", factor),
-    ("cubic", factor), ("smooth", factor), ("shuffle", factor) or ("pool", factor)) must have for the output to
-    keep `m` cells of margin."""
+    ("cubic", factor), ("smooth", factor), ("shuffle", factor) or ("pool", factor)) must have
+    for the output to keep `m` cells of margin."""
     for kind, k in reversed(stages):
         if kind == "conv":
             m += k
@@ -166,7 +166,7 @@ def need(stages: list[tuple[str, int]], m: int) -> int:
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
         elif kind == "smooth":
-            m = -(-(m + interp_cost(k) + SMOOTH_RADIUS) // k)
+            m = -(-(m + interp_cost(k) + smooth_radius(k)) // k)
         else:
             raise ValueError(f"unknown stage {kind!r}")
     return m

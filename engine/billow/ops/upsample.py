@@ -19,6 +19,8 @@ Two implementations of the same placement, kept apart on purpose:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -86,34 +88,43 @@ def interpolate_linear(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(x, scale_factor=factor, mode=mode, align_corners=False)
 
 
-# interpolate_smooth's blur after the linear up-sampling: binomial taps (a Gaussian of sigma 1
-# voxel, positive), on each fine axis
-SMOOTH_TAPS = (1.0, 4.0, 6.0, 4.0, 1.0)
-SMOOTH_RADIUS = len(SMOOTH_TAPS) // 2
+def smooth_taps(factor: int) -> tuple[float, ...]:
+    """interpolate_smooth's blur after the linear up-sampling x `factor`: binomial taps of
+    length factor + 1 ([1, 4, 6, 4, 1] at x4, [1, 2, 1] at x2), on each fine axis. Positive, so
+    the result stays positive; as wide as one low-res cell, so it spreads each cell centre's
+    kink over every phase."""
+    return tuple(float(math.comb(factor, k)) for k in range(factor + 1))
+
+
+def smooth_radius(factor: int) -> int:
+    """Fine cells the blur of `interpolate_smooth(x, factor)` reads on each side."""
+    return factor // 2
 
 
 def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.Tensor:
-    """`interpolate_linear` followed by a 5-tap binomial blur along each fine axis (replicate
-    padding, which equals the linear up-sampling's clamped border). Why: linear up-sampling
-    has a kink at every low-res cell centre, so a product with it (the gain form's base x
-    gain, its multiplicative projection) repeats every `factor` voxels; the lattice measure
-    of the s26 network's base x gain on an out-of-family dense frame fell from 5.5 to 1.3
-    with this base (session 16, `benchmarks/lattice_stages.py`). Positive weights keep it
-    positive (unlike Catmull-Rom) and summing to 1 keeps the mass away from the border; its
-    reach stays one low-res cell at x4. `pad=False`: only the fine cells whose taps lie
-    inside the linear up-sampling (SMOOTH_RADIUS fewer on each side)."""
+    """`interpolate_linear` followed by a binomial blur (`smooth_taps`) along each fine axis
+    (replicate padding, which equals the linear up-sampling's clamped border). Why: linear
+    up-sampling has a kink at every low-res cell centre, so a product with it (the gain form's
+    base x gain, its multiplicative projection) repeats every `factor` voxels; the lattice
+    measure of the s26 network's base x gain on an out-of-family dense frame fell from 5.5 to
+    1.3 with this base (session 16, `benchmarks/lattice_stages.py`), and the convolutions
+    after the network's own x2 up-samplings turn their kinks into the same pattern (session 17,
+    `--tail-upsampling smooth`). Positive weights keep it positive (unlike Catmull-Rom) and
+    summing to 1 keeps the mass away from the border; its reach stays one low-res cell.
+    `pad=False`: only the fine cells whose taps lie inside the linear up-sampling
+    (`smooth_radius` fewer on each side)."""
     y = interpolate_linear(x, factor)
     dims = x.dim() - 2
     conv = F.conv2d if dims == 2 else F.conv3d
-    taps = torch.tensor(SMOOTH_TAPS, dtype=y.dtype, device=y.device)
+    taps = torch.tensor(smooth_taps(factor), dtype=y.dtype, device=y.device)
     taps = taps / taps.sum()
     n, c = y.shape[:2]
     y = y.reshape(n * c, 1, *y.shape[2:])
     for axis in range(dims):
         shape = [1, 1] + [1] * dims
-        shape[2 + axis] = len(SMOOTH_TAPS)
+        shape[2 + axis] = len(taps)
         if pad:
-            y = pad_axis(y, axis, SMOOTH_RADIUS)
+            y = pad_axis(y, axis, smooth_radius(factor))
         y = conv(y, taps.reshape(shape))
     return y.reshape(n, c, *y.shape[2:])
 

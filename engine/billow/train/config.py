@@ -252,9 +252,11 @@ class RunConfig:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
         m = self.model
         if m.generator != "smooth" and (m.detail_gate != "none" or m.projection != "none"
-                                        or m.base_interpolation != "linear"):
-            raise InputError(f"--detail-gate, --projection and --base-interpolation are options "
-                             f"of the smooth generator, not of '{m.generator}'")
+                                        or m.base_interpolation != "linear"
+                                        or m.tail_upsampling != "linear"):
+            raise InputError(f"--detail-gate, --projection, --base-interpolation and "
+                             f"--tail-upsampling are options of the smooth generator, not of "
+                             f"'{m.generator}'")
         if m.output_form == "gain" and (m.generator != "smooth"
                                         or m.base_interpolation == "tricubic"):
             raise InputError("--output-form gain needs --generator smooth with "
