@@ -321,7 +321,7 @@ class FastGenerator(nn.Module):
         return F.relu(interpolate_linear(x[:, :1], FACTOR) + r)
 
     # after the trunk, as `billow.nets.valid` stages (margin costs)
-    tail = [("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2)]  # as `valid` stages
+    tail = (("conv", 1), ("shuffle", 2), ("conv", 1), ("shuffle", 2))  # as `valid` stages
 
     def forward_core(self, x: torch.Tensor, halo: int, margin: int = 0) -> torch.Tensor:
         """`forward` of a tile's window, only the core's output (`SmoothGenerator.forward_core`)."""
