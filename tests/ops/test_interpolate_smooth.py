@@ -7,7 +7,39 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from billow.ops import interpolate_linear, interpolate_smooth
+from billow.ops.downsample import pad_axis
+from billow.ops.upsample import smooth_taps
+
+
+def _linear_then_blur(x, factor):
+    """The definition, as written: linear up-sampling, then the binomial taps as a
+    replicate-padded convolution per fine axis."""
+    y = interpolate_linear(x, factor)
+    dims = x.dim() - 2
+    taps = torch.tensor(smooth_taps(factor), dtype=y.dtype)
+    n, c = y.shape[:2]
+    y = y.reshape(n * c, 1, *y.shape[2:])
+    for axis in range(dims):
+        shape = [1, 1] + [1] * dims
+        shape[2 + axis] = len(taps)
+        y = (F.conv2d if dims == 2 else F.conv3d)(pad_axis(y, axis, factor // 2),
+                                                   (taps / taps.sum()).reshape(shape))
+    return y.reshape(n, c, *y.shape[2:])
+
+
+@pytest.mark.parametrize("dim, factor", [(2, 4), (3, 4), (3, 2), (2, 2)])
+def test_equals_linear_then_binomial_blur(dim, factor):
+    """The per-phase low-res form (fast on a CPU) is the composite it stands for, and
+    `pad=False` is its interior (the border cell of each side used up)."""
+    x = torch.rand((2, 3) + (9, 8, 7)[:dim], dtype=torch.float64,
+                   generator=torch.Generator().manual_seed(3))
+    want = _linear_then_blur(x, factor)
+    torch.testing.assert_close(interpolate_smooth(x, factor), want, rtol=0, atol=1e-12)
+    inside = (slice(None), slice(None)) + (slice(factor, -factor),) * dim
+    torch.testing.assert_close(interpolate_smooth(x, factor, pad=False), want[inside], rtol=0,
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("dim, factor", [(2, 4), (3, 4), (3, 2)])

@@ -14,7 +14,7 @@ still holds on each side. Each stage states what it costs:
 - a sub-voxel shuffle x f (`billow.nets.fields.voxel_shuffle`): margin m -> f m (it only
   rearranges channels into space);
 - a smooth up-sampling x f (`billow.ops.interpolate_smooth`: linear, then an (f + 1)-tap
-  blur): margin m -> f m - f // 2 - f // 2;
+  blur, reaching one cell): margin m -> f (m - 1);
 - a cell-centred Catmull-Rom up-sampling x f (`billow.ops.interpolate_cubic`): margin m ->
   f (m - 2) (its 5-tap phases read 2 cells on each side);
 - an average pooling / f (`pool`, to low-res blocks): margin m -> m // f (the kept blocks
@@ -47,7 +47,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops import block_means, interpolate_cubic, interpolate_linear, interpolate_smooth
-from ..ops.upsample import smooth_radius
 
 
 class Margin:
@@ -107,15 +106,11 @@ def interp(x: Margin, factor: int, keep: int | None = None) -> Margin:
 
 
 def smooth(x: Margin, factor: int, keep: int | None = None) -> Margin:
-    """`interpolate_smooth(x, factor)` without its border padding: the linear up-sampling's
-    kept cells less the blur's radius on each side (`keep`: fewer)."""
-    fine = Margin(interpolate_smooth(x.t, factor, pad=False),
-                  factor * x.m - smooth_radius(factor), x.level * factor)
-    most = factor * x.m - interp_cost(factor) - smooth_radius(factor)
-    if keep is not None and keep > most:
-        raise ValueError(f"a tile's halo is too small for this network: {keep} cells of "
-                         f"margin needed at x{fine.level}, {most} left")
-    return fine.crop(most if keep is None else keep)
+    """`interpolate_smooth(x, factor)` without its border padding: its taps reach one cell, so
+    `factor` (m - 1) fine cells of margin remain (`keep`: fewer)."""
+    fine = Margin(interpolate_smooth(x.t, factor, pad=False), factor * (x.m - 1),
+                  x.level * factor)
+    return fine if keep is None else fine.crop(keep)
 
 
 def cubic(x: Margin, factor: int, keep: int | None = None) -> Margin:
@@ -166,7 +161,7 @@ def need(stages: list[tuple[str, int]], m: int) -> int:
         elif kind == "interp":
             m = -(-(m + interp_cost(k)) // k)  # the smallest input margin a: k a - k // 2 >= m
         elif kind == "smooth":
-            m = -(-(m + interp_cost(k) + smooth_radius(k)) // k)
+            m = -(-m // k) + 1
         else:
             raise ValueError(f"unknown stage {kind!r}")
     return m

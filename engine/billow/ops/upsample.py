@@ -96,9 +96,21 @@ def smooth_taps(factor: int) -> tuple[float, ...]:
     return tuple(float(math.comb(factor, k)) for k in range(factor + 1))
 
 
-def smooth_radius(factor: int) -> int:
-    """Fine cells the blur of `interpolate_smooth(x, factor)` reads on each side."""
-    return factor // 2
+def _smooth_phase_kernel(factor: int) -> list[list[float]]:
+    """`[factor][3]`: the weights of `interpolate_smooth`'s output phase j over input offsets
+    -1, 0, 1 (the linear up-sampling's tent, max(0, 1 - |p - o|) at fine position p, summed
+    under the binomial taps: the blur reaches half a cell, so one cell on each side is enough)."""
+    taps = smooth_taps(factor)
+    r = len(taps) // 2
+    kern = []
+    for j in range(factor):
+        row = []
+        for o in (-1, 0, 1):
+            w = sum(b * max(0.0, 1.0 - abs((j + t - r + 0.5) / factor - 0.5 - o))
+                    for t, b in enumerate(taps))
+            row.append(w / sum(taps))
+        kern.append(row)
+    return kern
 
 
 def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.Tensor:
@@ -111,22 +123,26 @@ def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.
     after the network's own x2 up-samplings turn their kinks into the same pattern (session 17,
     `--tail-upsampling smooth`). Positive weights keep it positive (unlike Catmull-Rom) and
     summing to 1 keeps the mass away from the border; its reach stays one low-res cell.
-    `pad=False`: only the fine cells whose taps lie inside the linear up-sampling
-    (`smooth_radius` fewer on each side)."""
-    y = interpolate_linear(x, factor)
-    dims = x.dim() - 2
-    conv = F.conv2d if dims == 2 else F.conv3d
-    taps = torch.tensor(smooth_taps(factor), dtype=y.dtype, device=y.device)
-    taps = taps / taps.sum()
-    n, c = y.shape[:2]
-    y = y.reshape(n * c, 1, *y.shape[2:])
-    for axis in range(dims):
-        shape = [1, 1] + [1] * dims
-        shape[2 + axis] = len(taps)
+
+    Computed as the composite's `factor` phases on the low-res grid (3 shifted copies each,
+    then an interleave), per axis: 11x faster forward and backward on a CPU than the linear
+    up-sampling plus single-channel blur convolutions (session 17 measured 0.64 s against 7.1 s
+    for a training batch's x2 tail; such convolutions run at a fraction of a GMAC/s, see
+    `gaussian_blur`). `pad=False`: no replicate pad, so the border cell of each side is used up
+    (`factor` fine cells fewer on each side: the cells whose every tap reads real input)."""
+    kern = _smooth_phase_kernel(factor)
+    y = x
+    for axis in range(x.dim() - 2):
+        a = 2 + axis
         if pad:
-            y = pad_axis(y, axis, smooth_radius(factor))
-        y = conv(y, taps.reshape(shape))
-    return y.reshape(n, c, *y.shape[2:])
+            y = pad_axis(y, axis, 1)
+        n = y.shape[a] - 2
+        shifted = [y.narrow(a, k, n) for k in range(3)]
+        phases = [sum(w * t for w, t in zip(row, shifted) if w != 0.0) for row in kern]
+        y = torch.stack(phases, a + 1)  # phase j of cell i -> fine cell factor * i + j
+        shape = list(y.shape)
+        y = y.reshape(shape[:a] + [n * factor] + shape[a + 2:])
+    return y
 
 
 def _cubic_phase_kernel(factor: int) -> torch.Tensor:
