@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.ops.test_interpolate_smooth import _linear_then_blur  # noqa: E402  (the definition)
+from billow.ops import interpolate_smooth
 
-from billow.ops import interpolate_smooth  # noqa: E402
+from tests.ops.test_interpolate_smooth import _linear_then_blur
 
 CASES = {"tail x2 (4, 16, 32^3)": ((4, 16, 32, 32, 32), 2),
          "base x4 (1, 1, 48^3)": ((1, 1, 48, 48, 48), 4)}
