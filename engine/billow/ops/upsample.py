@@ -19,6 +19,7 @@ Two implementations of the same placement, kept apart on purpose:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -96,21 +97,38 @@ def smooth_taps(factor: int) -> tuple[float, ...]:
     return tuple(float(math.comb(factor, k)) for k in range(factor + 1))
 
 
-def _smooth_phase_kernel(factor: int) -> list[list[float]]:
+@functools.cache
+def _smooth_phase_kernel(factor: int) -> tuple[tuple[float, ...], ...]:
     """`[factor][3]`: the weights of `interpolate_smooth`'s output phase j over input offsets
     -1, 0, 1 (the linear up-sampling's tent, max(0, 1 - |p - o|) at fine position p, summed
     under the binomial taps: the blur reaches half a cell, so one cell on each side is enough)."""
     taps = smooth_taps(factor)
     r = len(taps) // 2
-    kern = []
-    for j in range(factor):
-        row = []
-        for o in (-1, 0, 1):
-            w = sum(b * max(0.0, 1.0 - abs((j + t - r + 0.5) / factor - 0.5 - o))
-                    for t, b in enumerate(taps))
-            row.append(w / sum(taps))
-        kern.append(row)
-    return kern
+    return tuple(tuple(sum(b * max(0.0, 1.0 - abs((j + t - r + 0.5) / factor - 0.5 - o))
+                           for t, b in enumerate(taps)) / sum(taps) for o in (-1, 0, 1))
+                 for j in range(factor))
+
+
+def _phase_stencil(x: torch.Tensor, kern, pad: bool) -> torch.Tensor:
+    """Up-sampling of `(N, C, *S)` by `len(kern)` per axis: output phase j of low-res cell i is
+    sum_o kern[j][o] x[i + o - r] (r = len(kern[0]) // 2), then the phases are interleaved
+    (phase j of cell i -> fine cell factor * i + j). Each axis is shifted copies times the
+    weights, not single-channel convolutions, which run at a fraction of a GMAC/s on a CPU
+    (as in `gaussian_blur`); plain slices, multiply-adds and a reshape export to ONNX.
+    `pad`: replicate-pad r cells first; else r cells of each side are used up."""
+    factor, r = len(kern), len(kern[0]) // 2
+    y = x if x.is_floating_point() else x.float()
+    for axis in range(y.dim() - 2):
+        a = 2 + axis
+        if pad:
+            y = pad_axis(y, axis, r)
+        n = y.shape[a] - 2 * r
+        shifted = [y.narrow(a, k, n) for k in range(2 * r + 1)]
+        phases = [sum(w * t for w, t in zip(row, shifted) if w != 0.0) for row in kern]
+        y = torch.stack(phases, a + 1)
+        shape = list(y.shape)
+        y = y.reshape(shape[:a] + [n * factor] + shape[a + 2:])
+    return y
 
 
 def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.Tensor:
@@ -124,29 +142,18 @@ def interpolate_smooth(x: torch.Tensor, factor: int, pad: bool = True) -> torch.
     `--tail-upsampling smooth`). Positive weights keep it positive (unlike Catmull-Rom) and
     summing to 1 keeps the mass away from the border; its reach stays one low-res cell.
 
-    Computed as the composite's `factor` phases on the low-res grid (3 shifted copies each,
-    then an interleave), per axis: 11x faster forward and backward on a CPU than the linear
-    up-sampling plus single-channel blur convolutions (session 17 measured 0.64 s against 7.1 s
-    for a training batch's x2 tail; such convolutions run at a fraction of a GMAC/s, see
-    `gaussian_blur`). `pad=False`: no replicate pad, so the border cell of each side is used up
-    (`factor` fine cells fewer on each side: the cells whose every tap reads real input)."""
-    kern = _smooth_phase_kernel(factor)
-    y = x
-    for axis in range(x.dim() - 2):
-        a = 2 + axis
-        if pad:
-            y = pad_axis(y, axis, 1)
-        n = y.shape[a] - 2
-        shifted = [y.narrow(a, k, n) for k in range(3)]
-        phases = [sum(w * t for w, t in zip(row, shifted) if w != 0.0) for row in kern]
-        y = torch.stack(phases, a + 1)  # phase j of cell i -> fine cell factor * i + j
-        shape = list(y.shape)
-        y = y.reshape(shape[:a] + [n * factor] + shape[a + 2:])
-    return y
+    Computed as the composite's `factor` phases on the low-res grid (`_phase_stencil`, 3
+    shifted copies per phase): 10-24x faster forward and backward on a CPU than the linear
+    up-sampling plus single-channel blur convolutions (`benchmarks/bench_interpolate_smooth.py`;
+    as convolutions the smooth tail cost 5x the generator's training pass). `pad=False`: no
+    replicate pad, so the border cell of each side is used up (`factor` fine cells fewer on
+    each side: the cells whose every tap reads real input)."""
+    return _phase_stencil(x, _smooth_phase_kernel(factor), pad)
 
 
-def _cubic_phase_kernel(factor: int) -> torch.Tensor:
-    """`[factor, 5]`: the Catmull-Rom weights of output phase j (position offset
+@functools.cache
+def _cubic_phase_kernel(factor: int) -> tuple[tuple[float, ...], ...]:
+    """`[factor][5]`: the Catmull-Rom weights of output phase j (position offset
     (j + 1/2) / f - 1/2 from its cell's centre) over input offsets -2 .. 2."""
     k = torch.zeros(factor, 5, dtype=torch.float64)
     for j in range(factor):
@@ -155,31 +162,16 @@ def _cubic_phase_kernel(factor: int) -> torch.Tensor:
         w = _catmull_rom(torch.tensor([d - lo], dtype=torch.float64))[:, 0]
         for tap, wt in zip(range(lo - 1, lo + 3), w):
             k[j, tap + 2] = wt
-    return k
+    return tuple(tuple(row) for row in k.tolist())
 
 
 def interpolate_cubic(x: torch.Tensor, factor: int, pad: bool = True) -> torch.Tensor:
     """`upsample(x, factor, "tricubic")` inside a network, from ops that export to ONNX (a
-    replicate pad and one 5-tap convolution per axis whose `factor` output channels are the
-    sub-cell phases, then an interleave). `pad=False` keeps only the cells whose taps are all
-    inside `x` (the core-only form: 2 cells fewer on each side, before up-sampling). Equal to
-    `upsample` up to float32 rounding (the weights are rounded once, not per position)."""
-    dims = x.dim() - 2
-    kern = _cubic_phase_kernel(factor).to(x.dtype if x.is_floating_point() else torch.float32)
-    conv = F.conv2d if dims == 2 else F.conv3d
-    n, c = x.shape[:2]
-    y = x.reshape(n * c, 1, *x.shape[2:])
-    for axis in range(dims):
-        shape = [factor, 1] + [1] * dims
-        shape[2 + axis] = 5
-        if pad:
-            y = pad_axis(y, axis, 2)
-        y = conv(y, kern.to(y.device).reshape(shape))  # (B, factor, ..., S_axis, ...)
-        # interleave: phase j of cell i -> fine cell factor * i + j along `axis`
-        y = y.movedim(1, 2 + axis)  # (B, .., S_axis, factor, ..)
-        s = list(y.shape)
-        y = y.reshape(s[:1 + axis] + [s[1 + axis] * factor] + s[3 + axis:]).unsqueeze(1)
-    return y.reshape(n, c, *y.shape[2:])
+    replicate pad and the 5-tap phases of each axis, `_phase_stencil`). `pad=False` keeps only
+    the cells whose taps are all inside `x` (the core-only form: 2 cells fewer on each side,
+    before up-sampling). Equal to `upsample` up to float32 rounding (the weights are rounded
+    once, not per position)."""
+    return _phase_stencil(x, _cubic_phase_kernel(factor), pad)
 
 
 def interpolate_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
