@@ -133,6 +133,8 @@ def _randomised(kind: str, dim: int, **kw):
     ("smooth", 3, False, "speed", "block2-smooth-gain"),
     ("smooth", 2, False, "none", "block3-smooth-gain"),
     ("smooth", 3, False, "speed", "block2-smooth-gain-tail"),
+    ("smooth", 3, False, "speed", "block2-smooth-gain-tail-notch"),
+    ("smooth", 2, False, "none", "block1-smooth-gain-notch"),
     ("smooth", 2, True, "none", "none-tail"),
     ("smooth", 3, False, "speed", "block2-smooth-clamp"),
     ("paper", 2, False, "none", "none")])
@@ -141,6 +143,9 @@ def test_receptive_radius_covers_the_measured_impulse_response(kind, dim, vort, 
     """The card's halo is the declared radius: exactly as far as a change of one input cell
     actually travels (measured, not derived)."""
     kw = {}
+    if projection.endswith("-notch"):  # the lattice notch after the projection
+        kw["lattice_notch"] = True
+        projection = projection[: -len("-notch")]
     if projection.endswith("-tail"):  # the smooth x2 up-samplings after the trunk
         kw["tail_upsampling"] = "smooth"
         projection = projection[: -len("-tail")]

@@ -68,6 +68,12 @@ def _tiled(g, x, tile: int, halo: int, core: bool):
                                    "projection_steps": 2, "output_form": "gain",
                                    "base_interpolation": "smooth", "tail_upsampling": "smooth"}),
     ("smooth", 2, (23, 17), 6, {"use_vorticity": True, "tail_upsampling": "smooth"}),
+    ("smooth", 3, (11, 9, 13), 5, {"detail_gate": "speed", "projection": "block",
+                                   "projection_steps": 2, "output_form": "gain",
+                                   "base_interpolation": "smooth", "tail_upsampling": "smooth",
+                                   "lattice_notch": True}),
+    ("smooth", 2, (23, 17), 6, {"projection": "block", "output_form": "gain",
+                                "lattice_notch": True}),
     ("fast", 2, (23, 17), 6, {"use_vorticity": True}), ("fast", 3, (11, 9, 13), 5, {})])
 def test_core_only_tiles_equal_the_padded_pass(kind, dim, size, tile, kw):
     cfg, g = _smooth(dim, kind, **kw)

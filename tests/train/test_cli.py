@@ -57,13 +57,16 @@ def test_bad_input_exits_2_with_one_line(tmp_path, data2d, cli):
     r = cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
     assert_one_line_error(r, 2, "checkpoint")
     for flag in (["--projection", "block"], ["--base-interpolation", "tricubic"],
-                 ["--tail-upsampling", "smooth"]):
+                 ["--tail-upsampling", "smooth"], ["--lattice-notch"]):
         r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "fast",
                 *flag, "--dry-run")
         assert_one_line_error(r, 2, "smooth generator", "'fast'")  # not silently ignored
     r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "smooth",
             "--projection", "block", "--projection-steps", "0", "--dry-run")
     assert_one_line_error(r, 2, "--projection-steps 0")
+    r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "smooth",
+            "--lattice-notch", "--dry-run")  # the clamp form: the base can be 0 under smoke
+    assert_one_line_error(r, 2, "--lattice-notch needs --output-form gain")
 
 
 def test_train_resume_export_finetune(tmp_path, data2d, cli):

@@ -17,7 +17,8 @@ from .test_trainer import tiny
 @pytest.mark.parametrize("dim, kind", [(2, "fast"), (3, "fast"), (2, "paper"),
                                        (3, "smooth-gated"), (3, "smooth-gated-gain"),
                                        (3, "smooth-gated-gain-smoothbase"),
-                                       (3, "smooth-gated-gain-smoothbase-smoothtail")])
+                                       (3, "smooth-gated-gain-smoothbase-smoothtail"),
+                                       (3, "smooth-gated-gain-smoothbase-smoothtail-notch")])
 def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     """Gated models also take the slider: their ONNX input has a `detail` channel."""
     data = data2d if dim == 2 else data3d
@@ -26,8 +27,10 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
         gated.update(output_form="gain", projection="block", projection_steps=2)
     if "smoothbase" in kind:
         gated.update(base_interpolation="smooth")
-    if kind.endswith("smoothtail"):
+    if "smoothtail" in kind:
         gated.update(tail_upsampling="smooth")
+    if kind.endswith("notch"):
+        gated.update(lattice_notch=True)
     cfg = tiny(dim=dim, generator=kind.split("-")[0], iterations=1, tile=2 if dim == 3 else 4,
                context=1, batch=1, val_every=0, temporal="none",
                use_vorticity=(dim == 3 and not gated), **gated)

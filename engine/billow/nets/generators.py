@@ -42,6 +42,7 @@ from ..ops import (
     project_block_ratios,
 )
 from ..ops.backproject import block_ratio
+from ..ops.dephase import phase_notch
 from . import valid
 from .fields import voxel_shuffle
 from .registry import GENERATORS, build_generator, register
@@ -108,6 +109,11 @@ class GeneratorConfig:
         "then a [1, 2, 1] blur: no kink every other fine voxel for the convolutions after it "
         "to turn into a 4-voxel lattice; one more low-res cell of halo)",
         choices=("linear", "smooth"))
+    lattice_notch: bool = option(
+        False, "smooth generator, gain form: divide out the output's slowly varying "
+        "per-phase factor relative to the base as its last step (billow.ops.dephase: a notch "
+        "for the 4-voxel lattice, which removes the pattern by construction whatever the "
+        "network learned; one more low-res cell of halo)")
 
     @property
     def slider_input(self) -> bool:
@@ -402,9 +408,9 @@ class SmoothGenerator(nn.Module):
         inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
         it); plus the vorticity stencil. The smooth tail's blurs reach one cell more. The
         linear base reaches 1 low-res cell, the tricubic 2: both inside the trunk's reach; each
-        projection step adds 1."""
+        projection step adds 1, and so does the lattice notch."""
         return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
-                + (self.cfg.tail_upsampling == "smooth")
+                + (self.cfg.tail_upsampling == "smooth") + self.cfg.lattice_notch
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor, parts: tuple[str, ...] = ()):
@@ -422,7 +428,8 @@ class SmoothGenerator(nn.Module):
         """The forward pass stage by stage, high-res `(N, 1, *4S)` each: "base" (the
         interpolated density), "structure" and "detail" (the residual's ungated channel and
         its speed-gated one, zero for ungated models), "sum" (base + residual), "clamped" (its
-        ReLU) and "output" (after the projection). `benchmarks/lattice_stages.py` measures
+        ReLU), "projected" (after the projection) and "output" (after the lattice notch, the
+        same as "projected" without one). `benchmarks/lattice_stages.py` measures
         the lattice at each (session 12: the 4-voxel pattern appears at the clamp)."""
         h = _trunk_features(self, x)
         up2 = _BASES[self.cfg.tail_upsampling][0]
@@ -439,8 +446,10 @@ class SmoothGenerator(nn.Module):
         else:
             total = base + (structure + detail)  # the sum the shipped models were exported with
             clamped = F.relu(total)
+        projected = self.project(clamped, x[:, :1])
+        output = phase_notch(projected, base, FACTOR) if self.cfg.lattice_notch else projected
         return {"base": base, "structure": structure, "detail": detail, "sum": total,
-                "clamped": clamped, "output": self.project(clamped, x[:, :1])}
+                "clamped": clamped, "projected": projected, "output": output}
 
     def _gate_velocity(self, x: torch.Tensor) -> torch.Tensor:
         """The velocity the speed gate reads: the input's, times the `detail` channel if given."""
@@ -478,6 +487,18 @@ class SmoothGenerator(nn.Module):
         on each side), computing only the core's output (plus `margin` output cells on each
         side, for a step after this one): the same voxels as the middle of `forward(x)`
         (`billow.nets.valid`), at about the cost of the core alone."""
+        if not self.cfg.lattice_notch:
+            return self._projected_core(x, halo, margin)
+        # phase_notch without padding: one low-res cell of margin more, on the cell grid
+        if margin % FACTOR:
+            raise ValueError(f"the lattice notch keeps whole low-res cells: margin {margin} "
+                             f"is not a multiple of {FACTOR}")
+        y = self._projected_core(x, halo, margin + FACTOR)
+        base = _base_core(x, halo, margin + FACTOR, self.cfg.base_interpolation)
+        return phase_notch(y, base, FACTOR, pad=False)
+
+    def _projected_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
+        """`forward_core` before the lattice notch (the whole of it without one)."""
         if self.cfg.projection != "block":
             return self._detail_core(x, halo, margin)
         # `project_block_means` in core-only form: each step's linear x4 reads k low-res cells

@@ -253,16 +253,21 @@ class RunConfig:
         m = self.model
         if m.generator != "smooth" and (m.detail_gate != "none" or m.projection != "none"
                                         or m.base_interpolation != "linear"
-                                        or m.tail_upsampling != "linear"):
-            raise InputError(f"--detail-gate, --projection, --base-interpolation and "
-                             f"--tail-upsampling are options of the smooth generator, not of "
-                             f"'{m.generator}'")
+                                        or m.tail_upsampling != "linear"
+                                        or m.lattice_notch):
+            raise InputError(f"--detail-gate, --projection, --base-interpolation, "
+                             f"--tail-upsampling and --lattice-notch are options of the smooth "
+                             f"generator, not of '{m.generator}'")
         if m.output_form == "gain" and (m.generator != "smooth"
                                         or m.base_interpolation == "tricubic"):
             raise InputError("--output-form gain needs --generator smooth with "
                              "--base-interpolation linear or smooth (a tricubic base can go "
                              "negative, and a negative base times a gain would need the clamp "
                              "again)")
+        if m.lattice_notch and m.output_form != "gain":
+            raise InputError("--lattice-notch needs --output-form gain (it divides the output "
+                             "by the interpolated base, which the clamp form lets reach 0 "
+                             "under smoke)")
         if m.projection_steps < 1:
             raise InputError(f"--projection-steps {m.projection_steps}: 1 or more")
         self.train.feature_weights()
