@@ -74,6 +74,8 @@ def _tiled(g, x, tile: int, halo: int, core: bool):
                                    "lattice_notch": True}),
     ("smooth", 2, (23, 17), 6, {"projection": "block", "output_form": "gain",
                                 "lattice_notch": True}),
+    ("smooth", 3, (6, 7, 5), 16, {"projection": "block", "output_form": "gain",
+                                  "lattice_notch": True}),  # one tile larger than the block
     ("fast", 2, (23, 17), 6, {"use_vorticity": True}), ("fast", 3, (11, 9, 13), 5, {})])
 def test_core_only_tiles_equal_the_padded_pass(kind, dim, size, tile, kw):
     cfg, g = _smooth(dim, kind, **kw)
@@ -89,8 +91,10 @@ def test_core_only_tiles_equal_the_padded_pass(kind, dim, size, tile, kw):
     # torch picks convolution algorithms per shape, so equal up to float32 rounding here
     # (bit for bit with ONNX Runtime, the default: tests/infer/test_core_only.py)
     tol = 1e-6 * float(whole.abs().max())
-    torch.testing.assert_close(core, padded, rtol=1e-5, atol=tol)
-    torch.testing.assert_close(core, whole, rtol=1e-5, atol=tol)
+    # the lattice notch divides by per-phase levels, which magnifies that rounding a little
+    rtol = 1e-4 if kw.get("lattice_notch") else 1e-5
+    torch.testing.assert_close(core, padded, rtol=rtol, atol=tol)
+    torch.testing.assert_close(core, whole, rtol=rtol, atol=tol)
 
 
 def test_a_larger_halo_is_cropped_and_a_smaller_one_refused():

@@ -66,7 +66,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, data2d, cli):
     assert_one_line_error(r, 2, "--projection-steps 0")
     r = cli("train", "--data", data2d, "--out", tmp_path / "run", "--generator", "smooth",
             "--lattice-notch", "--dry-run")  # the clamp form: the base can be 0 under smoke
-    assert_one_line_error(r, 2, "--lattice-notch needs --output-form gain")
+    assert_one_line_error(r, 2, "--lattice-notch needs --output-form gain and --projection block")
 
 
 def test_train_resume_export_finetune(tmp_path, data2d, cli):

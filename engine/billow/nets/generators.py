@@ -111,9 +111,10 @@ class GeneratorConfig:
         choices=("linear", "smooth"))
     lattice_notch: bool = option(
         False, "smooth generator, gain form: divide out the output's slowly varying "
-        "per-phase factor relative to the base as its last step (billow.ops.dephase: a notch "
-        "for the 4-voxel lattice, which removes the pattern by construction whatever the "
-        "network learned; one more low-res cell of halo)")
+        "per-phase factor relative to the base, then one more block projection, as its last "
+        "steps (billow.ops.dephase: a notch for the 4-voxel lattice, which removes the "
+        "pattern by construction whatever the network learned; needs --projection block; "
+        "two more low-res cells of halo)")
 
     @property
     def slider_input(self) -> bool:
@@ -408,9 +409,10 @@ class SmoothGenerator(nn.Module):
         inside it; `test_receptive_radius_covers_the_measured_impulse_response` measures
         it); plus the vorticity stencil. The smooth tail's blurs reach one cell more. The
         linear base reaches 1 low-res cell, the tricubic 2: both inside the trunk's reach; each
-        projection step adds 1, and so does the lattice notch."""
+        projection step adds 1; the lattice notch adds 2 (its neighbours and the projection
+        step after it)."""
         return (1 + 2 * self.cfg.blocks + 1 + 2 + self.fields.radius
-                + (self.cfg.tail_upsampling == "smooth") + self.cfg.lattice_notch
+                + (self.cfg.tail_upsampling == "smooth") + 2 * self.cfg.lattice_notch
                 + (self.cfg.projection_steps if self.cfg.projection == "block" else 0))
 
     def forward(self, x: torch.Tensor, parts: tuple[str, ...] = ()):
@@ -428,8 +430,8 @@ class SmoothGenerator(nn.Module):
         """The forward pass stage by stage, high-res `(N, 1, *4S)` each: "base" (the
         interpolated density), "structure" and "detail" (the residual's ungated channel and
         its speed-gated one, zero for ungated models), "sum" (base + residual), "clamped" (its
-        ReLU), "projected" (after the projection) and "output" (after the lattice notch, the
-        same as "projected" without one). `benchmarks/lattice_stages.py` measures
+        ReLU), "projected" (after the projection) and "output" (after the lattice notch and
+        its projection step, the same as "projected" without a notch). `benchmarks/lattice_stages.py` measures
         the lattice at each (session 12: the 4-voxel pattern appears at the clamp)."""
         h = _trunk_features(self, x)
         up2 = _BASES[self.cfg.tail_upsampling][0]
@@ -447,7 +449,10 @@ class SmoothGenerator(nn.Module):
             total = base + (structure + detail)  # the sum the shipped models were exported with
             clamped = F.relu(total)
         projected = self.project(clamped, x[:, :1])
-        output = phase_notch(projected, base, FACTOR) if self.cfg.lattice_notch else projected
+        output = projected
+        if self.cfg.lattice_notch:  # the notch moves block totals a little: one more step
+            output = project_block_ratios(phase_notch(projected, base, FACTOR), x[:, :1], FACTOR,
+                                          self._ratio_up[0])
         return {"base": base, "structure": structure, "detail": detail, "sum": total,
                 "clamped": clamped, "projected": projected, "output": output}
 
@@ -489,13 +494,23 @@ class SmoothGenerator(nn.Module):
         (`billow.nets.valid`), at about the cost of the core alone."""
         if not self.cfg.lattice_notch:
             return self._projected_core(x, halo, margin)
-        # phase_notch without padding: one low-res cell of margin more, on the cell grid
+        # the notch, then one more gain projection step (`stages`): that step's ratio reads
+        # k low-res cells beyond what it keeps; phase_notch without padding uses up one more
         if margin % FACTOR:
             raise ValueError(f"the lattice notch keeps whole low-res cells: margin {margin} "
                              f"is not a multiple of {FACTOR}")
-        y = self._projected_core(x, halo, margin + FACTOR)
-        base = _base_core(x, halo, margin + FACTOR, self.cfg.base_interpolation)
-        return phase_notch(y, base, FACTOR, pad=False)
+        m_proj = FACTOR * valid.need([(self._ratio_up[2], FACTOR)], margin)
+        y = self._projected_core(x, halo, m_proj + FACTOR)
+        base = _base_core(x, halo, m_proj + FACTOR, self.cfg.base_interpolation)
+        y = valid.Margin(phase_notch(y, base, FACTOR, pad=False), m_proj, FACTOR)
+        return self._ratio_step_core(x, halo, y, margin).t
+
+    def _ratio_step_core(self, x: torch.Tensor, halo: int, y: valid.Margin,
+                         m: int) -> valid.Margin:
+        """One `project_block_ratios` step in core-only form, keeping `m` output cells."""
+        _, ratio_core, _ = self._ratio_up
+        ratio = valid.combine(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR), block_ratio)
+        return valid.combine(y, ratio_core(ratio, FACTOR, m), torch.mul).crop(m)
 
     def _projected_core(self, x: torch.Tensor, halo: int, margin: int) -> torch.Tensor:
         """`forward_core` before the lattice notch (the whole of it without one)."""
@@ -509,10 +524,8 @@ class SmoothGenerator(nn.Module):
             margins.insert(0, FACTOR * valid.need([(ratio_stage, FACTOR)], margins[0]))
         y = valid.Margin(self._detail_core(x, halo, margins[0]), margins[0], FACTOR)
         for m in margins[1:]:
-            if self.cfg.output_form == "gain":  # project_block_ratios
-                ratio = valid.combine(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR),
-                                      block_ratio)
-                y = valid.combine(y, ratio_core(ratio, FACTOR, m), torch.mul).crop(m)
+            if self.cfg.output_form == "gain":
+                y = self._ratio_step_core(x, halo, y, m)
                 continue
             low = valid.add(valid.Margin(x[:, :1], halo), valid.pool(y, FACTOR).map(torch.neg))
             y = valid.add(y, ratio_core(low, FACTOR, m)).crop(m).map(F.relu)

@@ -6,22 +6,26 @@ seen as a regular grid of dots over dense smoke (issue 17), and measured as powe
 bins of the spectrum (`billow.metrics.artefacts.lattice_measure`). Such a pattern is a per-phase
 factor that varies slowly from cell to cell. `phase_notch` estimates it and divides it out:
 
-- r = y / base: the output relative to the interpolated input, so the input's own smooth
-  gradients (which also differ between phases: a ramp does) are not taken for a pattern;
-- P_p = the [1, 2, 1]-per-axis blur of r's phase-p voxels over neighbouring low-res cells (the
-  slowly varying per-phase level), M = the mean of P over the f^D phases;
-- y' = y x M / P_p.
+- P_p = the level of y relative to the interpolated input `base` at phase p, from the
+  neighbouring low-res cells: [1, 2, 1] per axis without the centre, of y's phase-p voxels over
+  the same of base's. Relative to the base, so the input's own smooth gradients (which differ
+  between phases too: a ramp does) are not taken for a pattern; weighted by the base, so thin
+  smoke does not make it noisy; without the centre, so a cell's own detail is not taken out;
+- H = the harmonic mean of P over the f^D phases (keeps the total where detail and level are
+  independent);
+- y' = y x H / P_p.
 
-So a pattern `y = s(x) (1 + a_p)` with `s` smooth and `a_p` fixed per phase is removed, and a
-field with no phase dependence (`r` the same at every phase of a neighbourhood: the base
-itself, a constant gain) passes unchanged. Detail that is not phase-locked loses only what falls
-inside the blur's pass band around each lattice frequency. Positive in, positive out; a ratio,
-so `phase_notch(k y, base) = k phase_notch(y, base)` and the same for `k base`.
+So a pattern `y = base (1 + a_p) c` with `a_p` fixed per phase and `c` constant is removed
+exactly, and `y = c base` passes unchanged. Positive in, positive out; a ratio, so
+`phase_notch(k y, base) = k phase_notch(y, base)` and the same for `k base`.
 
-Measured on s28's output, frame 10 of the out-of-family `ood_dense_128` set (session 18,
-`/work/notes/notch_probe.py`-style probe; one frame, seen while choosing where to put it):
-lattice measure 2.68 -> 0.37, L1 to the reference 0.1076 -> 0.1069. The same blur on y itself
-(without dividing by the base) took the smooth ramps out with the lattice: L1 +4-15%.
+How it was chosen (session 18): a first form (the blur of y / base with the centre, and the
+arithmetic mean) took s28's lattice inside the dense out-of-family smoke from 2.61x the
+reference's to 0.60x, but lost 1-2% of the mass on thin smoke and made a lattice at the edges of
+wisps (whole-domain lattice 1.30 -> 2.50 on ood_wisps_128). On validation simulations of the
+training family (`/work/notes/notch_val_probe3.py`) this form, followed by one more block
+projection (the generator's `--lattice-notch`), keeps the mass within 1.3% and the lattice
+inside the smoke at 0.2-1.0.
 
 Whole-field form (`pad=True`): the phase fields are extended by replicating their border cells.
 Core-only form (`pad=False`): nothing is padded and one low-res cell of margin is used up on each
@@ -33,7 +37,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-EPS = 1e-6  # relative ratios are O(1); this only guards empty phase neighbourhoods
+EPS = 1e-6  # relative levels are O(1); this only guards empty phase neighbourhoods
+TINY = 1e-30  # a base of 0 over a whole neighbourhood: y is 0 there too
 
 
 def to_phases(y: torch.Tensor, factor: int) -> torch.Tensor:
@@ -65,15 +70,30 @@ def _blur121(p: torch.Tensor, pad: bool) -> torch.Tensor:
     return pool(pool(p, 2, stride=1), 2, stride=1)
 
 
+def _neighbours(p: torch.Tensor, pad: bool) -> torch.Tensor:
+    """The [1, 2, 1]-per-axis blur without its centre tap (weights sum to 1 - 2^-D): each
+    cell's estimate comes from its neighbours only, so it does not follow the cell's own detail
+    (with the centre in, the notch took 1/8 of every cell's detail along with the lattice and
+    lost mass wherever the detail was strong)."""
+    centre = 0.5 ** (p.dim() - 2)
+    q = _blur121(p, pad)
+    return q - centre * (p if pad else F.pad(p, (-1, -1) * (p.dim() - 2)))
+
+
 def phase_notch(y: torch.Tensor, base: torch.Tensor, factor: int,
                 pad: bool = True) -> torch.Tensor:
     """`y` `(N, 1, *f S)` without its slowly varying per-phase factor relative to `base` (same
     shape, >= 0). With `pad=False` both carry one low-res cell (`factor` voxels) of margin more
     than the result, and the shapes are multiples of `factor` (a tile's core starts at a
     low-res cell edge)."""
-    ratio = to_phases(y / base.clamp_min(EPS), factor)
-    level = _blur121(ratio, pad)
-    gain = level.mean(dim=1, keepdim=True) / level.clamp_min(EPS)
+    # per-phase level: neighbours' y over neighbours' base (a base-weighted mean of the ratio,
+    # so thin smoke where the base nears 0 does not make it noisy)
+    level = (_neighbours(to_phases(y, factor), pad)
+             / _neighbours(to_phases(base, factor), pad).clamp_min(TINY))
+    level = level.clamp_min(EPS)
+    # the harmonic mean over phases: sum_p y_p H / P_p then keeps the total where y and P are
+    # independent (an arithmetic mean would add mass by Jensen's inequality)
+    harmonic = level.shape[1] / level.reciprocal().sum(dim=1, keepdim=True)
     if not pad:
         y = F.pad(y, (-factor, -factor) * (y.dim() - 2))
-    return y * from_phases(gain, factor)
+    return y * from_phases(harmonic / level, factor)

@@ -264,10 +264,11 @@ class RunConfig:
                              "--base-interpolation linear or smooth (a tricubic base can go "
                              "negative, and a negative base times a gain would need the clamp "
                              "again)")
-        if m.lattice_notch and m.output_form != "gain":
-            raise InputError("--lattice-notch needs --output-form gain (it divides the output "
-                             "by the interpolated base, which the clamp form lets reach 0 "
-                             "under smoke)")
+        if m.lattice_notch and (m.output_form != "gain" or m.projection != "block"):
+            raise InputError("--lattice-notch needs --output-form gain and --projection block "
+                             "(it divides the output by the interpolated base, which the clamp "
+                             "form lets reach 0 under smoke, and restores the block totals "
+                             "with one more projection step)")
         if m.projection_steps < 1:
             raise InputError(f"--projection-steps {m.projection_steps}: 1 or more")
         self.train.feature_weights()
