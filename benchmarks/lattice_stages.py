@@ -8,7 +8,8 @@ weights beside its card (NAME.json, NAME.pt). The input is normalised by the fra
 scales as `billow upres` does (`billow.ops.normalise.frame_scales`). Prints, per model, the
 lattice measure (`billow.metrics.artefacts.lattice_measure`, `shell` voxels at the faces set to
 0) of `SmoothGenerator.stages`: base (the interpolated density), structure and detail (the
-residual's two channels), sum, clamped (its ReLU) and output (after the projection).
+residual's two channels), sum, clamped (its ReLU), projected (after the projection) and output
+(after the lattice notch of `--lattice-notch` models; the same as projected without one).
 
 Session 12, `ood_wisps_128` frame 10 / `phi_wisps_128` frame 10 / `ood_dense_256` frame 3:
 the residuals carry no lattice (0.4-0.8, below the base's 0.95-0.98), nor does their sum with
@@ -27,7 +28,7 @@ import argparse
 import sys
 from pathlib import Path
 
-STAGES = ("base", "structure", "detail", "sum", "clamped", "output")
+STAGES = ("base", "structure", "detail", "sum", "clamped", "projected", "output")
 
 
 def main(argv=None) -> int:

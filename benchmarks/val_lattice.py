@@ -40,7 +40,6 @@ from billow.train.data import PairedData
 from billow.train.export import load_generator
 
 FRAMES = (20, 40)  # default: smoke has spread by then in every scene family
-PAD = 12  # low-res cells of zeros around the domain: more than any 3D model's halo (11)
 
 
 def upres_whole(g, density: np.ndarray, velocity: np.ndarray, normalise: str) -> np.ndarray:
@@ -50,11 +49,12 @@ def upres_whole(g, density: np.ndarray, velocity: np.ndarray, normalise: str) ->
                 else (1.0, 1.0))
     x = torch.cat([torch.from_numpy(density)[None, None] / s_d,
                    torch.from_numpy(velocity)[None] / s_v], dim=1).float()
-    x = torch.nn.functional.pad(x, (PAD,) * 6)
+    pad = g.receptive_radius + 1  # zeros around the domain: beyond the model's reach
+    x = torch.nn.functional.pad(x, (pad,) * 6)
     with torch.no_grad():
         y = g(x)[0, 0].numpy()
     f = y.shape[0] // x.shape[2]
-    core = (slice(f * PAD, -f * PAD),) * 3
+    core = (slice(f * pad, -f * pad),) * 3
     return y[core] * s_d
 
 

@@ -1,5 +1,5 @@
-"""Re-export a committed 3D model through the current exporter, optionally with the block-mean
-projection switched on (issue 17).
+"""Re-export a committed 3D model through the current exporter, optionally with a weight-free
+output stage switched on: the block-mean projection or the lattice notch (issue 17).
 
 The run checkpoints of committed models are not in git (tens of MB), only their generator
 weights and cards; this rebuilds the small checkpoint `billow export` reads from those and
@@ -8,11 +8,14 @@ ONNX Runtime parity check). The weights do not change, so the new card keeps wha
 card says about them (`status`, `status_note`, `reproduce`, `evaluation`, `training`) and the
 torch weights file stays byte for byte the source's.
 Uses: a model trained without the projection gains it (`--projection block`: it has no
-weights); a model exported before an interface change gains the new interface (gated models
-take the slider as their own `detail` channel since session 9).
+weights); a gain-form model gains the lattice notch (`--lattice-notch`,
+`billow.ops.dephase`: no weights either); a model exported before an interface change gains the
+new interface (gated models take the slider as their own `detail` channel since session 9).
+A new stage changes the output, so the source card's `evaluation` and `status_note` are not
+carried over then: the new model is measured afresh (`"status": "pending"`).
 
-    python tools/reexport.py models/training/smooth3d/gated/gblock_latest.json \
-        --projection block --out /tmp/smoke3d_x4.onnx  # then copy NAME.{onnx,json,pt} over
+    python tools/reexport.py models/training/smooth3d/gated/s28.json \
+        --lattice-notch --out /tmp/smoke3d_x4.onnx  # then copy NAME.{onnx,json,pt} over
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="NAME.onnx to write (with NAME.json, NAME.pt)")
     ap.add_argument("--projection", choices=("keep", "block"), default="keep",
                     help="'block': switch the block-mean projection on (default: as the card)")
+    ap.add_argument("--lattice-notch", action="store_true",
+                    help="switch the lattice notch on (gain form with the projection)")
     a = ap.parse_args(argv)
     card_path = Path(a.card)
     try:
@@ -58,6 +63,13 @@ def main(argv=None) -> int:
                   f"generator, not '{model.get('generator')}'", file=sys.stderr)
             return 2
         model["projection"] = "block"
+    if a.lattice_notch:
+        if model.get("output_form") != "gain" or model.get("projection") != "block":
+            print(f"reexport: {card_path}: the lattice notch needs a gain-form model with the "
+                  f"block projection", file=sys.stderr)
+            return 2
+        model["lattice_notch"] = True
+    new_stage = model != card["architecture"]["model"]
     ckpt = {"format": CHECKPOINT_FORMAT, "iteration": training["iterations"],
             "wall_time": training["wall_time_s"], "hardware": training["hardware"],
             "config": {"model": model, "augment": training["augment"],
@@ -68,7 +80,9 @@ def main(argv=None) -> int:
         run = Path(tmp) / "checkpoint.pt"
         torch.save(ckpt, run)
         made = export(run, a.out)
-    made.update({k: card[k] for k in KEPT if k in card})
+    # a new stage changes what the weights produce: what was measured no longer applies
+    kept = ("status", "reproduce") if new_stage else KEPT
+    made.update({k: card[k] for k in kept if k in card})
     made["training"] = dict(training, augment=made["training"]["augment"],
                             config=made["training"]["config"])
     # the same tensors: keep the source's file byte for byte (cards cite it by its bytes)

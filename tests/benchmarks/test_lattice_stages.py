@@ -26,6 +26,10 @@ def test_stages_add_up_to_the_forward_pass(gate):
     g = build_generator(GeneratorConfig(generator="smooth", dim=3, width=8, blocks=1,
                                         mid_channels=4, fine_channels=4, detail_gate=gate,
                                         projection="block"))
+    notched = build_generator(GeneratorConfig(generator="smooth", dim=3, width=8, blocks=1,
+                                              mid_channels=4, fine_channels=4,
+                                              detail_gate=gate, projection="block",
+                                              output_form="gain", lattice_notch=True))
     for p in g.parameters():  # the residual starts at zero: make it say something
         torch.nn.init.normal_(p, std=0.2)
     x = torch.cat([torch.rand(1, 1, 6, 6, 6), torch.randn(1, 3, 6, 6, 6)], dim=1)
@@ -37,6 +41,12 @@ def test_stages_add_up_to_the_forward_pass(gate):
     assert (st["sum"] < 0).any()  # the clamp has work to do
     if gate == "none":
         assert not st["detail"].any()
+    assert torch.equal(st["projected"], st["output"])  # no notch: nothing after the projection
+    notched.load_state_dict(g.state_dict())
+    with torch.no_grad():
+        st = notched.stages(x)
+        assert torch.equal(st["output"], notched(x))
+    assert not torch.equal(st["projected"], st["output"])  # the notch's stage is its own
 
 
 @pytest.mark.skipif(not MODEL.exists(), reason="the shipped model is not present")

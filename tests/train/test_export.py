@@ -105,6 +105,56 @@ def test_reexport_gives_an_older_gated_card_the_detail_channel(tmp_path, data3d)
     assert np.abs(sess.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
+def test_reexport_switches_the_lattice_notch_on(tmp_path, data3d):
+    """tools/reexport.py --lattice-notch: the same weights with the notch after them; the
+    source card's evaluation no longer applies to that output, so it is not carried over; a
+    model without the gain form and projection is refused in one line."""
+    import importlib.util
+    from pathlib import Path
+
+    from billow.infer.backends import torch_module_from_card
+    from billow.io.model_card import load_card
+
+    spec = importlib.util.spec_from_file_location(
+        "reexport", Path(__file__).resolve().parents[2] / "tools" / "reexport.py")
+    reexport = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reexport)
+    for form, projection in (("gain", "block"), ("clamp", "none")):
+        cfg = tiny(dim=3, generator="smooth", detail_gate="speed", fine_channels=4,
+                   iterations=1, tile=2, context=1, batch=1, val_every=0, temporal="none",
+                   output_form=form, projection=projection)
+        run = tmp_path / form
+        Trainer(cfg, run, data_path=data3d).train()
+        src = tmp_path / f"{form}_src" / "m.onnx"
+        export(run, src)
+        card = json.loads(src.with_suffix(".json").read_text())
+        card.update(status="preview", evaluation={"mean": {"x": 1}})
+        src.with_suffix(".json").write_text(json.dumps(card))
+        out = tmp_path / f"{form}_notch" / "m.onnx"
+        out.parent.mkdir()
+        code = reexport.main([str(src.with_suffix(".json")), "--lattice-notch", "--out",
+                              str(out)])
+        if form == "clamp":
+            assert code == 2 and not out.exists()
+            continue
+        assert code == 0
+        new = json.loads(out.with_suffix(".json").read_text())
+        assert new["architecture"]["model"]["lattice_notch"] is True
+        assert new["halo"] == card["halo"] + 2
+        assert new["evaluation"]["status"] == "pending" and new["status"] == "preview"
+        assert out.with_suffix(".pt").read_bytes() == src.with_suffix(".pt").read_bytes()
+        x = torch.rand(1, 5, 6, 5, 7)
+        x[:, 1:4] -= 0.5
+        plain = torch_module_from_card(load_card(src)).eval()
+        notched = torch_module_from_card(load_card(out)).eval()
+        sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        with torch.no_grad():
+            ref = notched(x).numpy()
+            assert not np.allclose(ref, plain(x).numpy())  # the notch is in the output
+        got = sess.run(None, {"input": x.numpy()})[0]
+        assert np.abs(got - ref).max() <= 1e-4 * np.abs(ref).max()
+
+
 def test_export_takes_the_weight_average_unless_told_otherwise(tmp_path, data2d):
     """`billow export` writes a --ema run's weight average (the card says which weights);
     `--raw-weights` the generator's last ones."""
