@@ -91,3 +91,14 @@ def test_detail_that_is_not_phase_locked_survives():
     latticed = y * _lattice(3, 12, 0.2)
     assert lattice_measure(latticed[0, 0]) > 10
     assert lattice_measure(phase_notch(latticed, base, 4)[0, 0]) < 1.0
+
+
+def test_half_precision_runs_in_float32_and_comes_back_in_kind():
+    """The bf16 backend (`billow upres --precision bf16`) passes bf16 fields: CPU pooling has
+    no bf16 kernel, and the levels' ratios want float32 anyway."""
+    base = _base(3, 4).float()
+    y = base * _lattice(3, 4, 0.3).float()
+    out = phase_notch(y.bfloat16(), base.bfloat16(), 4)
+    assert out.dtype == torch.bfloat16
+    ref = phase_notch(y.bfloat16().float(), base.bfloat16().float(), 4)
+    torch.testing.assert_close(out.float(), ref, rtol=1e-2, atol=0)

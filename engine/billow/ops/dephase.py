@@ -86,6 +86,9 @@ def phase_notch(y: torch.Tensor, base: torch.Tensor, factor: int,
     shape, >= 0). With `pad=False` both carry one low-res cell (`factor` voxels) of margin more
     than the result, and the shapes are multiples of `factor` (a tile's core starts at a
     low-res cell edge)."""
+    dtype = y.dtype
+    if dtype in (torch.float16, torch.bfloat16):  # no CPU half pooling; ratios want fp32
+        y, base = y.float(), base.float()
     # per-phase level: neighbours' y over neighbours' base (a base-weighted mean of the ratio,
     # so thin smoke where the base nears 0 does not make it noisy)
     level = (_neighbours(to_phases(y, factor), pad)
@@ -96,4 +99,4 @@ def phase_notch(y: torch.Tensor, base: torch.Tensor, factor: int,
     harmonic = level.shape[1] / level.reciprocal().sum(dim=1, keepdim=True)
     if not pad:
         y = F.pad(y, (-factor, -factor) * (y.dim() - 2))
-    return y * from_phases(harmonic / level, factor)
+    return (y * from_phases(harmonic / level, factor)).to(dtype)
