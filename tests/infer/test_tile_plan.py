@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from billow.infer import load_card
+from billow.infer import UpresConfig, load_card
 from billow.infer.backends import has_core_pass, work_per_voxel
 from billow.infer.models import default_model
 from billow.infer.upres import (
@@ -45,10 +45,11 @@ def test_work_per_voxel_falls_with_the_tile_and_core_only_is_cheaper():
 
 def test_halo_dominated_tiles_are_named():
     card = load_card(default_model())
-    assert tile_note(card, 48, None) is None
+    default = UpresConfig().tile
+    assert tile_note(card, default, None) is None  # the defaults never warn
     small = tile_note(card, 8, 0.01)
     assert small and "--max-memory 0.01 allows only 8-cell tiles" in small
-    assert tile_work(card, 8)[1] > HALO_DOMINATED > tile_work(card, 48)[1]
+    assert tile_work(card, 8)[1] > HALO_DOMINATED > tile_work(card, default)[1]
 
 
 def test_a_card_without_torch_weights_keeps_the_padded_model(toy_model):
@@ -85,6 +86,7 @@ def test_dry_run_reports_core_only_work_and_the_warning(tmp_path):
     assert "warning --max-memory 0.01 allows only 8-cell tiles" in r.out
     r = billow_here("upres", src, tmp_path / "o.vdb", "--dry-run", "--progress", "json")
     plan = json.loads(r.out)
-    assert plan["core_only"] and plan["tile_note"] is None and plan["tile"] == 48
+    default = UpresConfig().tile
+    assert plan["core_only"] and plan["tile_note"] is None and plan["tile"] == default
     assert plan["macs_per_output_voxel"] == round(work_per_voxel(load_card(default_model()),
-                                                                 48, True))
+                                                                 default, True))

@@ -19,13 +19,12 @@ So a pattern `y = base (1 + a_p) c` with `a_p` fixed per phase and `c` constant 
 exactly, and `y = c base` passes unchanged. Positive in, positive out; a ratio, so
 `phase_notch(k y, base) = k phase_notch(y, base)` and the same for `k base`.
 
-How it was chosen (session 18): a first form (the blur of y / base with the centre, and the
-arithmetic mean) took s28's lattice inside the dense out-of-family smoke from 2.61x the
-reference's to 0.60x, but lost 1-2% of the mass on thin smoke and made a lattice at the edges of
-wisps (whole-domain lattice 1.30 -> 2.50 on ood_wisps_128). On validation simulations of the
-training family (`/work/notes/notch_val_probe3.py`) this form, followed by one more block
-projection (the generator's `--lattice-notch`), keeps the mass within 1.3% and the lattice
-inside the smoke at 0.2-1.0.
+How it was chosen (session 18, `benchmarks/ood_results_smooth.md`): a first form (the blur of
+y / base with its centre tap, the arithmetic mean, no projection after it) took s28's lattice
+inside dense out-of-family smoke from 2.61x the reference's to 0.60x, but lost up to 2.1% of
+the mass on thin smoke and made a lattice at the edges of wisps. Without the centre tap, with the
+base weighting and the harmonic mean, and followed by one more block projection (what
+`--lattice-notch` does), the lattice inside dense smoke fell to 0.48x with the mass within 1.2%.
 
 Whole-field form (`pad=True`): the phase fields are extended by replicating their border cells.
 Core-only form (`pad=False`): nothing is padded and one low-res cell of margin is used up on each
