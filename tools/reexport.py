@@ -5,14 +5,14 @@ The run checkpoints of committed models are not in git (tens of MB), only their 
 weights and cards; this rebuilds the small checkpoint `billow export` reads from those and
 exports it through `billow.train.export.export` (the one exporter: ONNX, card, torch weights,
 ONNX Runtime parity check). The weights do not change, so the new card keeps what the source
-card says about them (`status`, `status_note`, `reproduce`, `evaluation`, `training`) and the
-torch weights file stays byte for byte the source's.
+card says about them (`status`, `status_note`, `reproduce`, `evaluation`, `training`; only
+`status`, `reproduce` and `training` when a stage is switched on, below) and the torch weights file stays byte for byte the source's.
 Uses: a model trained without the projection gains it (`--projection block`: it has no
 weights); a gain-form model gains the lattice notch (`--lattice-notch`,
 `billow.ops.dephase`: no weights either); a model exported before an interface change gains the
 new interface (gated models take the slider as their own `detail` channel since session 9).
 A new stage changes the output, so the source card's `evaluation` and `status_note` are not
-carried over then: the new model is measured afresh (`"status": "pending"`).
+carried over then: the new card's evaluation says "pending" until the model is measured afresh.
 
     python tools/reexport.py models/training/smooth3d/gated/s28.json \
         --lattice-notch --out /tmp/smoke3d_x4.onnx  # then copy NAME.{onnx,json,pt} over

@@ -431,8 +431,9 @@ class SmoothGenerator(nn.Module):
         interpolated density), "structure" and "detail" (the residual's ungated channel and
         its speed-gated one, zero for ungated models), "sum" (base + residual), "clamped" (its
         ReLU), "projected" (after the projection) and "output" (after the lattice notch and
-        its projection step, the same as "projected" without a notch). `benchmarks/lattice_stages.py` measures
-        the lattice at each (session 12: the 4-voxel pattern appears at the clamp)."""
+        its projection step, the same as "projected" without a notch).
+        `benchmarks/lattice_stages.py` measures the lattice at each (session 12: the 4-voxel
+        pattern appears at the clamp)."""
         h = _trunk_features(self, x)
         up2 = _BASES[self.cfg.tail_upsampling][0]
         r = F.relu(self.up1(up2(self.to_mid(h), 2)))
@@ -451,8 +452,7 @@ class SmoothGenerator(nn.Module):
         projected = self.project(clamped, x[:, :1])
         output = projected
         if self.cfg.lattice_notch:  # the notch moves block totals a little: one more step
-            output = project_block_ratios(phase_notch(projected, base, FACTOR), x[:, :1], FACTOR,
-                                          self._ratio_up[0])
+            output = self._ratio_step(phase_notch(projected, base, FACTOR), x[:, :1])
         return {"base": base, "structure": structure, "detail": detail, "sum": total,
                 "clamped": clamped, "projected": projected, "output": output}
 
@@ -468,9 +468,13 @@ class SmoothGenerator(nn.Module):
         also shows the discriminators real tiles through it (`billow.train.trainer`)."""
         if self.cfg.projection == "block":
             for _ in range(self.cfg.projection_steps):
-                y = (project_block_ratios(y, low, FACTOR, self._ratio_up[0])
-                     if self.cfg.output_form == "gain" else project_block_means(y, low, FACTOR))
+                y = (self._ratio_step(y, low) if self.cfg.output_form == "gain"
+                     else project_block_means(y, low, FACTOR))
         return y
+
+    def _ratio_step(self, y: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+        """One `project_block_ratios` step (whole-field form of `_ratio_step_core`)."""
+        return project_block_ratios(y, low, FACTOR, self._ratio_up[0])
 
     @property
     def _ratio_up(self):
