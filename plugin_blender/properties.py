@@ -28,11 +28,13 @@ def model_folder(context=None) -> str:
 
 
 def model_files(context=None) -> list[str]:
-    """The .onnx file names in the model folder, sorted."""
+    """The .onnx model file names in the model folder, sorted; NAME.core.onnx files are part
+    of the model NAME.onnx (its core-only graph), not models."""
     folder = model_folder(context)
     if not folder or not Path(folder).is_dir():
         return []
-    return sorted(p.name for p in Path(folder).glob("*.onnx"))
+    return sorted(p.name for p in Path(folder).glob("*.onnx")
+                  if not p.name.endswith(".core.onnx"))
 
 
 def model_search(self, context, edit_text):

@@ -104,6 +104,46 @@ def test_weights_that_are_not_the_onnx_files_are_not_used(tmp_path):
     assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
 
 
+def _window(card, seed=2):
+    x = np.random.default_rng(seed).random((1, len(card.inputs)) + (2 * card.halo + 3,) * 3,
+                                           np.float32)
+    x[:, 1:] -= 0.5
+    return x
+
+
+def test_the_shipped_core_graph_is_loaded_not_rebuilt(monkeypatch):
+    """The default model ships its core-only graph (`core_onnx` in the card): building the
+    runner exports nothing from the torch weights (3-6 s per run before session 19)."""
+    card = load_card(default_model())
+    assert card.extra["core_onnx"]["file"] == "smoke3d_x4.core.onnx"
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the core-only graph was exported again")
+
+    monkeypatch.setattr(backends.onnx, "export", no_export)
+    backend = make_backend(card, threads=1)
+    run = backend.core(card.halo, card.scale)
+    assert backend.core_note == ""
+    x, h = _window(card), card.scale * card.halo
+    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+
+
+def test_a_core_graph_that_is_not_the_cards_is_rebuilt_from_the_weights(tmp_path):
+    """A core graph whose bytes are not the ones the card names (a partial copy, an edit) is
+    not run: the runner is rebuilt from the torch weights, checked, and says so."""
+    src = default_model()
+    for suffix in (".onnx", ".json", ".pt"):
+        shutil.copy(src.with_suffix(suffix), tmp_path / src.with_suffix(suffix).name)
+    # a valid ONNX file, the wrong graph: the full one under the core graph's name
+    shutil.copy(src, tmp_path / "smoke3d_x4.core.onnx")
+    card = load_card(tmp_path / src.name)
+    backend = make_backend(card, threads=1)
+    run = backend.core(card.halo, card.scale)
+    assert "rebuilt from the torch weights" in backend.core_note
+    x, h = _window(card), card.scale * card.halo
+    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+
+
 def test_bf16_on_cpu_needs_the_instructions(monkeypatch):
     card = load_card(default_model())
     monkeypatch.setattr(backends, "cpu_has_bf16", lambda: False)

@@ -163,6 +163,8 @@ def test_model_is_kept_by_name_across_folder_changes(run_blender, toy_models, tm
     for f in toy_models.iterdir():
         if f.name.startswith("toy_x4"):
             shutil.copy(f, folder / f.name)
+    # a model's core-only graph (`billow export` writes NAME.core.onnx) is not a model to pick
+    shutil.copy(folder / "toy_x4.onnx", folder / "toy_x4.core.onnx")
     r = run_blender(SOURCE + dedent(f"""
         import importlib, os, shutil, sys
         PREFS.model_folder = {str(folder)!r}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -68,6 +69,21 @@ def test_export_parity_and_card(tmp_path, data2d, data3d, dim, kind):
     assert card["training"]["iterations"] == 1 and card["training"]["wall_time_s"] >= 0
     assert card["training"]["train_sims"] and card["training"]["hardware"]
     assert card["evaluation"]["status"] == "pending"  # never invented figures
+    # the core-only graph ships beside the model: the bytes the card names, and on any window
+    # the middle of the full graph's output
+    core = card.get("core_onnx")
+    assert (core is not None) == hasattr(g, "forward_core")
+    if core:
+        path = out.with_name(core["file"])
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == core["sha256"]
+        h, c = card["halo"], 3
+        x = torch.rand(1, channels, *([2 * h + c] * dim)).numpy()
+        full = sess.run(None, {"input": x})[0]
+        mid = (slice(None),) * 2 + (slice(4 * h, 4 * (h + c)),) * dim
+        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+            None, {"input": x})[0]
+        assert got.shape == full[mid].shape
+        assert np.abs(got - full[mid]).max() <= 1e-5 * np.abs(full[mid]).max()
 
 
 def test_reexport_gives_an_older_gated_card_the_detail_channel(tmp_path, data3d):

@@ -132,6 +132,7 @@ class OnnxBackend:
             raise InputError(f"{path}: ONNX input has {channels} channels but the card lists "
                              f"{len(card.inputs)} ({', '.join(card.inputs)})")
         self.input_name = inp.name
+        self.path = Path(path)
         self.card, self.device, self.threads = card, device, threads
         self._core = None
         self.core_note = ""  # why tiles run padded, once `core()` has decided
@@ -151,11 +152,15 @@ class OnnxBackend:
     def _make_core(self):
         import tempfile
 
-        import torch
-
         card = self.card
         padded = _padded_as_core(self.run, card.halo, card.scale)
-        module, self.core_note = core_module(card)
+        shipped = self._shipped_core()
+        if shipped is not None:
+            return shipped
+        import torch
+
+        module, note = core_module(card)
+        self.core_note = "; ".join(n for n in (self.core_note, note) if n)
         if module is None:
             return padded
         # a window of 5 core cells: big enough to see every stage, cheap to run twice
@@ -179,6 +184,33 @@ class OnnxBackend:
                               "the core-only graph built from them is not used")
             return padded
         return core
+
+
+    def _shipped_core(self):
+        """The runner of the core-only graph exported beside the model (the card's `core_onnx`:
+        `billow.train.export.export_core_graph` checked it against the full graph when it wrote
+        it), or None when the card names none or the file is not those bytes; `core_note` then
+        says why it is rebuilt from the torch weights."""
+        entry = self.card.extra.get("core_onnx")
+        if not isinstance(entry, dict):
+            return None
+        name = entry.get("file")
+        path = self.path.parent / name if isinstance(name, str) else None
+        if path is None or Path(name).name != name or entry.get("halo") != self.card.halo:
+            self.core_note = "the card's core_onnx entry is malformed"
+            return None
+        if not path.is_file() or _sha256(path) != entry.get("sha256"):
+            self.core_note = (f"{name} is missing or not the file the card names (SHA-256); "
+                              "its core-only graph is rebuilt from the torch weights")
+            return None
+        session = onnx.session(path, self.device, self.threads)
+        return lambda x: session.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class TorchBackend:

@@ -12,7 +12,10 @@ Example (`billow/models/smoke3d_x4.json` beside `billow/models/smoke3d_x4.onnx`)
 
 `inputs` lists the channels in order; `normalisation` multiplies them before the network and
 `output_scale` multiplies its density output; `halo` is the receptive radius in input cells,
-which makes tiled inference seam-free.
+which makes tiled inference seam-free. Optional `core_onnx` ({"file", "sha256", "halo",
+"parity_rel_error"}): the network's core-only pass for tiles with `halo` cells of neighbours,
+a graph beside the model (`billow.train.export.export_core_graph`); the ONNX backend runs it
+only when its bytes hash to `sha256`, else rebuilds it from the torch weights.
 """
 
 from __future__ import annotations
