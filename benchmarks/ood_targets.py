@@ -18,9 +18,13 @@ Targets (issue 17, item 5; each set and the mean):
   (1 / hb_vs0 >= 1.2 and hb_vs2 >= 1.2);
 - amplitude equivariance: relative L1 of upres(k x) / k against upres(x) <= 3% for k = 0.1, 10.
 
-Ship gates (`--against OLD`, since session 12): the candidate's mean L1 and mean flicker may not
-be worse than OLD's (the default it would replace), besides the targets above that the shipped
-default already meets (mass, lattice, slider, equivariance, brightness).
+Ship gates (`--against OLD`; the bar of sessions 12-18, whose criteria files lived outside the
+repository and are rebuilt here from their notes): the candidate's mean L1, mean flicker and
+mean spectrum error may not be worse than OLD's (the default it would replace; session 18 held
+the spectrum error to a fixed 1.15 instead); on every set, mass, lattice inside the smoke,
+slider steps, equivariance and brightness must meet their targets; the whole-domain lattice
+must meet its target on the mean (every upsampler's last cell at a wall differs from the
+simulation's: on ood_wisps tricubic scores 3-4x the reference's there, see README_ood.md).
 
 Exit status: 0 when every gate holds (targets may be missed: the report says so), 1 when a gate
 fails, 2 on bad input (a missing set, method or measure: one line).
@@ -61,9 +65,14 @@ TARGETS = [
     ("equivariance rel. L1", lambda m: max(m["eq_rel_l1_x0.1"], m["eq_rel_l1_x10"]), _le(0.03)),
     ("brightness / input", lambda m: m["brightness_ratio"], _within(0.05)),
 ]
-# targets the shipped default meets, so a candidate must too (`--against`)
-GATED = {"mass", "lattice / reference", "lattice inside / reference", "slider step 0 -> 1",
-         "slider step 1 -> 2", "equivariance rel. L1", "brightness / input"}
+# targets the shipped default meets, so a candidate must too (`--against`): on every set, or
+# on the mean only
+GATED = {"mass": "sets", "lattice / reference": "mean", "lattice inside / reference": "sets",
+         "slider step 0 -> 1": "sets", "slider step 1 -> 2": "sets",
+         "equivariance rel. L1": "sets", "brightness / input": "sets"}
+# means that may not be worse than the default's (`--against`)
+NO_WORSE = (("L1 / tricubic", "l1_over_tricubic"), ("flicker / reference", "flicker_ratio"),
+            ("spectrum error", "spectrum_error"))
 
 
 class BadInput(Exception):
@@ -115,15 +124,15 @@ def report(results: dict[str, dict[str, dict]], model: str, against: str | None)
         else:
             worst = max(missed, key=lambda x: x[2])
             result = f"MISS on {len(missed)} of {len(sets) + 1} (worst {worst[0]}: {worst[1]:.3g})"
-            if against and label in GATED:
+            gate = GATED.get(label) if against else None
+            if gate == "sets" or (gate == "mean" and not verdicts[-1][0]):
                 gates_ok = False
-                result += " - GATE"
+                result += " - GATE FAILS"
         cells = " | ".join(f"{v:.3g}" for v in per_set)
         lines.append(f"| {label} | {cells} | {mean:.3g} | {bar} | {result} |")
     if against:
         lines += ["", f"Ship gates against `{against}` (means; no worse):"]
-        for label, key in (("L1 / tricubic", "l1_over_tricubic"),
-                           ("flicker / reference", "flicker_ratio")):
+        for label, key in NO_WORSE:
             new = sum(results[s][model][key] for s in sets) / len(sets)
             old = sum(results[s][against][key] for s in sets) / len(sets)
             ok = new <= old
