@@ -123,7 +123,10 @@ def report(results: dict[str, dict[str, dict]], model: str, against: str | None)
             result = "PASS"
         else:
             worst = max(missed, key=lambda x: x[2])
-            result = f"MISS on {len(missed)} of {len(sets) + 1} (worst {worst[0]}: {worst[1]:.3g})"
+            on_sets = sum(1 for m in missed if m[0] != "mean")
+            mean_too = " and the mean" if not verdicts[-1][0] else ""
+            result = (f"MISS on {on_sets} of {len(sets)} sets{mean_too} (worst {worst[0]}: "
+                      f"{worst[1]:.3g})")
             gate = GATED.get(label) if against else None
             if gate == "sets" or (gate == "mean" and not verdicts[-1][0]):
                 gates_ok = False

@@ -45,7 +45,7 @@ def test_a_miss_on_one_set_is_named_with_its_figure_and_the_mean_is_the_mean(tmp
     assert rc == 0  # targets are reported, not gated, without --against
     line = row(out.out, "L1 / tricubic")
     assert "| 0.7 | 1.1 | 0.9 |" in line  # per set, then the mean
-    assert "MISS on 2 of 3 (worst b: 1.1)" in line
+    assert "MISS on 1 of 2 sets and the mean (worst b: 1.1)" in line
 
 
 def test_the_slider_needs_twenty_percent_between_steps(tmp_path, capsys):
@@ -84,7 +84,7 @@ def test_the_whole_domain_lattice_is_gated_on_the_mean_only(tmp_path, capsys):
     write(tmp_path / "one", {"a": {"new": wall, "old": GOOD}, "b": {"new": GOOD, "old": GOOD}})
     rc, out = run(tmp_path / "one", capsys, "new", "--against", "old", "--sets", "a,b")
     line = row(out.out, "lattice / reference")
-    assert rc == 0 and "MISS on 1 of 3" in line and "GATE" not in line
+    assert rc == 0 and "MISS on 1 of 2 sets (worst a: 1.7)" in line and "GATE" not in line
     write(tmp_path / "both", {"a": {"new": wall, "old": GOOD}, "b": {"new": wall, "old": GOOD}})
     rc, out = run(tmp_path / "both", capsys, "new", "--against", "old", "--sets", "a,b")
     assert rc == 1 and "GATE FAILS" in row(out.out, "lattice / reference")
