@@ -15,7 +15,9 @@ Measured in session 19, s28c on ood_dense_128, frames 1-20: base 0.49, sum 1.20,
 output 1.54, gain 1.70; on phi_dense_128 (PhiFlow) 0.48, 1.17, 1.46, 1.47, 1.49. The map shows the flicker in thin rings: the gain dips along the edges
 of the low-density pockets (the "dark pits"), the block projection answers with bright rims and
 raises the flicker from 1.20x to 1.53x. The pits, the rims and the dense-smoke flicker are one
-artefact.
+artefact. On ood_wisps_128 (flicker fine there: 0.55, 0.53, 0.89, 0.92, 0.87) the same mechanism
+makes the rings around bright wisps: the gain pulls the smoke into the cores, the projection
+refills their surroundings as rings.
 """
 
 from __future__ import annotations
