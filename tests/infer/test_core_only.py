@@ -144,6 +144,27 @@ def test_a_core_graph_that_is_not_the_cards_is_rebuilt_from_the_weights(tmp_path
     assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
 
 
+@pytest.mark.parametrize("entry", [{"file": "../smoke3d_x4.core.onnx"},
+                                   {"halo": 14}, "smoke3d_x4.core.onnx"])
+def test_a_malformed_core_graph_entry_is_not_followed(tmp_path, entry):
+    """The card names a file beside the model, for its own halo: a path out of the folder, a
+    halo that is not the card's or an entry that is not an object is not followed."""
+    import json
+
+    src = default_model()
+    for suffix in (".onnx", ".pt", ".core.onnx"):
+        shutil.copy(src.with_name(src.stem + suffix), tmp_path / (src.stem + suffix))
+    card = json.loads(src.with_suffix(".json").read_text())
+    card["core_onnx"] = ({**card["core_onnx"], **entry} if isinstance(entry, dict) else entry)
+    (tmp_path / src.with_suffix(".json").name).write_text(json.dumps(card))
+    loaded = load_card(tmp_path / src.name)
+    backend = make_backend(loaded, threads=1)
+    run = backend.core(loaded.halo, loaded.scale)
+    assert "malformed" in backend.core_note
+    x, h = _window(loaded), loaded.scale * loaded.halo
+    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+
+
 def test_bf16_on_cpu_needs_the_instructions(monkeypatch):
     card = load_card(default_model())
     monkeypatch.setattr(backends, "cpu_has_bf16", lambda: False)

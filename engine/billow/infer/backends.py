@@ -192,9 +192,9 @@ class OnnxBackend:
         it), or None when the card names none or the file is not those bytes; `core_note` then
         says why it is rebuilt from the torch weights."""
         entry = self.card.extra.get("core_onnx")
-        if not isinstance(entry, dict):
+        if entry is None:
             return None
-        name = entry.get("file")
+        name = entry.get("file") if isinstance(entry, dict) else None
         path = self.path.parent / name if isinstance(name, str) else None
         if path is None or Path(name).name != name or entry.get("halo") != self.card.halo:
             self.core_note = "the card's core_onnx entry is malformed"
