@@ -16,12 +16,23 @@ import torch
 
 
 def dense(grid, shape) -> np.ndarray:
-    """A grid's voxels in a zero block of `shape` from index 0 (sets start at the origin)."""
-    a = np.zeros(shape, np.float32)
+    """A grid's voxels in a zero block of `shape` from index 0 (sets start at the origin); a
+    vector grid keeps its last axis."""
+    a = np.zeros(tuple(shape) + grid.data.shape[3:], np.float32)
     sl = tuple(slice(max(o, 0), min(o + n, s)) for o, n, s in zip(grid.offset, grid.shape, shape))
     src = tuple(slice(b.start - o, b.stop - o) for b, o in zip(sl, grid.offset))
     a[sl] = grid.data[src]
     return a
+
+
+def frame_file(folder, frame: int):
+    """The one `*.NNNN.vdb` of `frame` in a method's output folder."""
+    from pathlib import Path
+
+    found = sorted(Path(folder).glob(f"*.{frame:04d}.vdb"))
+    if len(found) != 1:
+        raise SystemExit(f"{len(found)} files for frame {frame} in {folder}")
+    return found[0]
 
 
 def main(argv=None) -> int:
@@ -36,7 +47,6 @@ def main(argv=None) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from billow.io import read_grid
     from billow.ops import gaussian_blur, upsample
 

@@ -27,7 +27,8 @@ import torch
 from billow.io import ReadOptions, parse_frames, read_smoke_frame
 from billow.metrics.render import slice_image
 from billow.metrics.temporal import high_pass
-from temporal_filter_probe import FACTOR, dense, one
+from billow.nets import FACTOR
+from ood_look import dense, frame_file
 
 
 def load(path: Path, shape) -> torch.Tensor:
@@ -48,7 +49,7 @@ def columns(a, frames, shape):
 
         dens, change, band, prev = [], [], [], None
         for f in frames:
-            path = one(folder, f) if folder else sim / f"{prefix}.{f:04d}.vdb"
+            path = frame_file(folder, f) if folder else sim / f"{prefix}.{f:04d}.vdb"
             y = load(path, tuple(n // FACTOR for n in shape) if low else shape)
             if low:
                 y = y.repeat_interleave(FACTOR, 0).repeat_interleave(FACTOR, 1) \

@@ -34,10 +34,11 @@ from billow.io.model_card import load_card
 from billow.metrics.artefacts import lattice_measure
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.metrics.temporal import flicker
+from billow.nets import FACTOR
 from billow.ops.backproject import block_means, block_ratio
 from billow.ops.dephase import phase_notch
 from billow.ops.upsample import interpolate_smooth
-from temporal_filter_probe import FACTOR, dense, one
+from ood_look import dense, frame_file
 
 
 def blur(t: torch.Tensor) -> torch.Tensor:
@@ -101,7 +102,7 @@ def main(argv=None) -> None:
         mass_in.append(float(rho.sum()) * FACTOR ** 3)
         refs.append(torch.from_numpy(dense(read_smoke_frame(sim / f"hr.{f:04d}.vdb", opt)
                                            .density, hr)))
-        tris.append(torch.from_numpy(dense(read_smoke_frame(one(a.tricubic, f), opt).density,
+        tris.append(torch.from_numpy(dense(read_smoke_frame(frame_file(a.tricubic, f), opt).density,
                                            hr)))
 
     def fl(seq):

@@ -33,8 +33,9 @@ from billow.io import ReadOptions, parse_frames, read_smoke_frame
 from billow.io.model_card import load_card
 from billow.metrics.render import slice_image
 from billow.metrics.temporal import flicker, high_pass
+from billow.nets import FACTOR
 from billow.ops.normalise import frame_scales
-from temporal_filter_probe import FACTOR, dense
+from ood_look import dense
 
 STAGES = ("base", "sum", "projected", "output", "gain")
 

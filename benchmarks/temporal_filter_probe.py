@@ -48,28 +48,9 @@ import torch.nn.functional as F
 from billow.io import ReadOptions, parse_frames, read_smoke_frame
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.metrics.temporal import flicker
+from billow.nets import FACTOR
 from billow.ops import advect
-
-FACTOR = 4
-
-
-def dense(vol, shape) -> np.ndarray:
-    """A sparse Volume pasted into a zero array of the domain's `shape` (extra trailing axes
-    kept)."""
-    out = np.zeros(tuple(shape) + vol.data.shape[3:], np.float32)
-    dst = tuple(slice(max(o, 0), min(o + n, s)) for o, n, s in
-                zip(vol.offset, vol.data.shape[:3], shape))
-    src = tuple(slice(d.start - o, d.stop - o) for d, o in zip(dst, vol.offset))
-    out[dst] = vol.data[src]
-    return out
-
-
-def one(folder: Path, frame: int) -> Path:
-    found = sorted(Path(folder).glob(f"*.{frame:04d}.vdb"))
-    if len(found) != 1:
-        raise SystemExit(f"temporal_filter_probe: {len(found)} files for frame {frame} in "
-                         f"{folder}")
-    return found[0]
+from ood_look import dense, frame_file
 
 
 def density(path: Path, shape) -> torch.Tensor:
@@ -121,8 +102,8 @@ def main(argv=None) -> None:
     refs, raws, tris, vels, mass_in = [], [], [], [], []
     for f in frames:
         refs.append(density(sim / f"hr.{f:04d}.vdb", hr_shape))
-        raws.append(density(one(a.method, f), hr_shape))
-        tris.append(density(one(a.tricubic, f), hr_shape))
+        raws.append(density(frame_file(a.method, f), hr_shape))
+        tris.append(density(frame_file(a.tricubic, f), hr_shape))
         lr = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         mass_in.append(float(lr.density.data.sum()))
         v = dense(lr.velocity, lr_shape).transpose(3, 0, 1, 2)

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from billow.io import read_smoke_frame, write_smoke_frame
-from temporal_filter_probe import FACTOR, dense
+from billow.nets import FACTOR
+from ood_look import dense
 
 
 def main(argv=None) -> None:
