@@ -111,6 +111,16 @@ def _window(card, seed=2):
     return x
 
 
+def _core_note(card) -> str:
+    """Build the card's core-only runner; it must reproduce the padded tile's core exactly,
+    whichever way it was made. Returns the backend's note on how."""
+    backend = make_backend(card, threads=1)
+    run = backend.core(card.halo, card.scale)
+    x, h = _window(card), card.scale * card.halo
+    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+    return backend.core_note
+
+
 def test_the_shipped_core_graph_is_loaded_not_rebuilt(monkeypatch):
     """The default model ships its core-only graph (`core_onnx` in the card): building the
     runner exports nothing from the torch weights (3-6 s per run before session 19)."""
@@ -121,11 +131,7 @@ def test_the_shipped_core_graph_is_loaded_not_rebuilt(monkeypatch):
         raise AssertionError("the core-only graph was exported again")
 
     monkeypatch.setattr(backends.onnx, "export", no_export)
-    backend = make_backend(card, threads=1)
-    run = backend.core(card.halo, card.scale)
-    assert backend.core_note == ""
-    x, h = _window(card), card.scale * card.halo
-    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+    assert _core_note(card) == ""
 
 
 def test_a_core_graph_that_is_not_the_cards_is_rebuilt_from_the_weights(tmp_path):
@@ -136,12 +142,7 @@ def test_a_core_graph_that_is_not_the_cards_is_rebuilt_from_the_weights(tmp_path
         shutil.copy(src.with_suffix(suffix), tmp_path / src.with_suffix(suffix).name)
     # a valid ONNX file, the wrong graph: the full one under the core graph's name
     shutil.copy(src, tmp_path / "smoke3d_x4.core.onnx")
-    card = load_card(tmp_path / src.name)
-    backend = make_backend(card, threads=1)
-    run = backend.core(card.halo, card.scale)
-    assert "rebuilt from the torch weights" in backend.core_note
-    x, h = _window(card), card.scale * card.halo
-    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+    assert "rebuilt from the torch weights" in _core_note(load_card(tmp_path / src.name))
 
 
 @pytest.mark.parametrize("entry", [{"file": "../smoke3d_x4.core.onnx"},
@@ -157,12 +158,7 @@ def test_a_malformed_core_graph_entry_is_not_followed(tmp_path, entry):
     card = json.loads(src.with_suffix(".json").read_text())
     card["core_onnx"] = ({**card["core_onnx"], **entry} if isinstance(entry, dict) else entry)
     (tmp_path / src.with_suffix(".json").name).write_text(json.dumps(card))
-    loaded = load_card(tmp_path / src.name)
-    backend = make_backend(loaded, threads=1)
-    run = backend.core(loaded.halo, loaded.scale)
-    assert "malformed" in backend.core_note
-    x, h = _window(loaded), loaded.scale * loaded.halo
-    assert np.array_equal(run(x), backend.run(x)[:, :, h:-h, h:-h, h:-h])
+    assert "malformed" in _core_note(load_card(tmp_path / src.name))
 
 
 def test_bf16_on_cpu_needs_the_instructions(monkeypatch):
