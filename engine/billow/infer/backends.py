@@ -185,7 +185,6 @@ class OnnxBackend:
             return padded
         return core
 
-
     def _shipped_core(self):
         """The runner of the core-only graph exported beside the model (the card's `core_onnx`:
         `billow.train.export.export_core_graph` checked it against the full graph when it wrote
