@@ -40,7 +40,8 @@ KEPT = ("status", "status_note", "reproduce", "evaluation")  # facts about the w
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("card", help="model card (.json) with its torch weights beside it")
-    ap.add_argument("--out", required=True, help="NAME.onnx to write (with NAME.json, NAME.pt, NAME.core.onnx)")
+    ap.add_argument("--out", required=True,
+                    help="NAME.onnx to write (with NAME.json, NAME.pt, NAME.core.onnx)")
     ap.add_argument("--projection", choices=("keep", "block"), default="keep",
                     help="'block': switch the block-mean projection on (default: as the card)")
     ap.add_argument("--lattice-notch", action="store_true",
