@@ -47,6 +47,11 @@ def _padded_as_core(run, halo: int, scale: int):
     return core
 
 
+# a core-only graph built at run time is used when it reproduces the padded graph's core this
+# closely (relative to the output's maximum): float32 rounding, not a different network
+CORE_TOLERANCE = 1e-5
+
+
 def core_module(card: ModelCard):
     """(the card's core-only torch network `billow.nets.valid.CoreOnly`, '') or (None, why
     there is none)."""
@@ -152,41 +157,27 @@ class OnnxBackend:
     def _make_core(self):
         import tempfile
 
-        card = self.card
-        padded = _padded_as_core(self.run, card.halo, card.scale)
         shipped = self._shipped_core()
         if shipped is not None:
-            return shipped
-        import torch
-
+            return _session_runner(shipped)
+        card = self.card
+        padded = _padded_as_core(self.run, card.halo, card.scale)
         module, note = core_module(card)
         self.core_note = "; ".join(n for n in (self.core_note, note) if n)
         if module is None:
             return padded
-        # a window of 5 core cells: big enough to see every stage, cheap to run twice
-        x = np.random.default_rng(20).random((1, len(card.inputs)) + (2 * card.halo + 5,)
-                                             * card.dim).astype(np.float32)
-        x[:, 1:] = (x[:, 1:] - 0.5) * 0.5
-        axes = {0: "N", **{2 + d: "XYZ"[d] for d in range(card.dim)}}
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "core.onnx"
-            onnx.export(module, path, (torch.from_numpy(x),), ["input"], ["density"],
-                        {"input": axes, "density": axes})
-            session = onnx.session(path, self.device, self.threads)
-
-        def core(x: np.ndarray) -> np.ndarray:
-            return session.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
-
-        want, got = padded(x), core(x)
-        if want.shape != got.shape or not np.allclose(got, want, rtol=1e-5,
-                                                     atol=1e-6 * float(np.abs(want).max())):
+            session, err = onnx.export_core(module, Path(folder) / "core.onnx", card.halo,
+                                            card.scale, self.run, len(card.inputs), card.dim,
+                                            self.device, self.threads)
+        if err > CORE_TOLERANCE:
             self.core_note = ("the card's torch weights do not reproduce its ONNX file, so "
                               "the core-only graph built from them is not used")
             return padded
-        return core
+        return _session_runner(session)
 
     def _shipped_core(self):
-        """The runner of the core-only graph exported beside the model (the card's `core_onnx`:
+        """The session of the core-only graph exported beside the model (the card's `core_onnx`:
         `billow.train.export.export_core_graph` checked it against the full graph when it wrote
         it), or None when the card names none or the file is not those bytes; `core_note` then
         says why it is rebuilt from the torch weights."""
@@ -198,18 +189,16 @@ class OnnxBackend:
         if path is None or Path(name).name != name or entry.get("halo") != self.card.halo:
             self.core_note = "the card's core_onnx entry is malformed"
             return None
-        if not path.is_file() or _sha256(path) != entry.get("sha256"):
+        if not path.is_file() or onnx.file_sha256(path) != entry.get("sha256"):
             self.core_note = (f"{name} is missing or not the file the card names (SHA-256); "
                               "its core-only graph is rebuilt from the torch weights")
             return None
-        session = onnx.session(path, self.device, self.threads)
-        return lambda x: session.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
+        return onnx.session(path, self.device, self.threads)
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _session_runner(session):
+    """`f(window) -> core output` of a core-only graph's session."""
+    return lambda x: session.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
 
 
 class TorchBackend:

@@ -4,6 +4,8 @@ exported model runs in (CPU, or CUDA when asked for: never a silent fall-back)."
 
 from __future__ import annotations
 
+import hashlib
+import math
 import warnings
 from pathlib import Path
 
@@ -80,3 +82,34 @@ def check_parity(err: float, path: str | Path, tolerance: float = 1e-4) -> float
         raise InputError(f"{path}: ONNX Runtime disagrees with torch (relative error "
                          f"{err:.2e})")
     return err
+
+
+def export_core(module: torch.nn.Module, path: str | Path, halo: int, scale: int, full,
+                channels: int, dim: int, device: str = "cpu", threads: int = 0,
+                core: int = 5, seed: int = 20):
+    """Export `module`, a network's core-only pass for windows with `halo` low-res cells of
+    neighbours, to `path`, and check it against `full` (the padded network: window -> its
+    whole output) on one random window of `core` cells plus the halo (big enough to see every
+    stage, cheap to run twice). Returns (its ONNX Runtime session on `device`, the largest
+    difference from the middle of `full`'s output over that output's maximum; inf when the
+    shapes differ). The one export of core-only graphs: `billow export` writes one beside the
+    model, `billow upres` builds one for a model that ships none."""
+    x = np.random.default_rng(seed).random((1, channels) + (2 * halo + core,) * dim,
+                                           ).astype(np.float32)
+    x[:, 1:] = (x[:, 1:] - 0.5) * 0.5  # velocities of either sign
+    axes = {0: "N", **{2 + d: "XYZ"[d] for d in range(dim)}}
+    export(module, path, (torch.from_numpy(x),), ["input"], ["density"],
+           {"input": axes, "density": axes})
+    run = session(path, device, threads)
+    want = full(x)
+    want = want[(slice(None),) * 2 + tuple(slice(scale * halo, n - scale * halo)
+                                           for n in want.shape[2:])]
+    got = run.run(None, {"input": x})[0]
+    if got.shape != want.shape:
+        return run, math.inf
+    return run, float(np.abs(got - want).max() / max(float(np.abs(want).max()), 1e-12))
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (a model card names its core-only graph by it)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
