@@ -31,6 +31,20 @@ from pathlib import Path
 STAGES = ("base", "structure", "detail", "sum", "clamped", "projected", "output")
 
 
+def network_input(rho, vel):
+    """(the network's input for low-res density `rho` and velocity `vel` [..., 3], divided by
+    the frame's whole-frame scales as `billow upres` does, the density scale s_d)."""
+    import numpy as np
+    import torch
+    from billow.ops.normalise import frame_scales
+
+    s_d, s_v = frame_scales(rho, vel)
+    x = torch.cat([torch.from_numpy(np.asarray(rho / s_d, np.float32))[None, None],
+                   torch.from_numpy(np.moveaxis(vel / s_v, -1, 0).astype(np.float32))[None]],
+                  dim=1)
+    return x, s_d
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("frame", type=Path, help="a low-res smoke VDB with density and velocity")
@@ -48,7 +62,6 @@ def main(argv=None) -> int:
     from billow.io.frame import read_smoke_frame
     from billow.io.model_card import load_card
     from billow.metrics.artefacts import lattice_measure
-    from billow.ops.normalise import frame_scales
 
     torch.set_num_threads(a.threads)
     try:
@@ -69,9 +82,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError, BillowError) as e:
         print(f"lattice_stages: error: {e}", file=sys.stderr)
         return 2
-    s_d, s_v = frame_scales(rho, vel)
-    x = torch.cat([torch.from_numpy(rho / s_d)[None, None],
-                   torch.from_numpy(np.moveaxis(vel / s_v, -1, 0).copy())[None]], dim=1)
+    x, _ = network_input(rho, vel)
     print(f"{a.frame}: {tuple(rho.shape)} low-res cells; lattice measure (shell {a.shell})")
     print("| model | " + " | ".join(STAGES) + " |")
     print("|---" * (len(STAGES) + 1) + "|")

@@ -314,24 +314,11 @@ def _frames_exist(pattern: Path, frames) -> bool:
     return all(Path(str(pattern).replace("####", f"{t:04d}")).exists() for t in frames)
 
 
-def _dense(path: Path, shape) -> "np.ndarray":
+def _dense(path: Path, shape):
     """A VDB frame's density pasted into the whole domain [0, shape)."""
-    import numpy as np
+    from ood_look import density
 
-    from billow.io import list_grids, read_grid
-    from billow.io.aliases import resolve
-
-    ref = resolve(list_grids(path), "density", None, source=str(path), required=True)
-    vol = read_grid(path, ref.names[0])
-    out = np.zeros(shape, np.float32)
-    if vol.data.size:
-        lo = np.array(vol.offset)
-        a, b = np.maximum(lo, 0), np.minimum(lo + np.array(vol.data.shape[:3]), shape)
-        if np.all(b > a):
-            sa, sb = a - lo, b - lo
-            out[a[0]:b[0], a[1]:b[1], a[2]:b[2]] = vol.data[sa[0]:sb[0], sa[1]:sb[1],
-                                                            sa[2]:sb[2]]
-    return out
+    return density(path, shape)
 
 
 def _scaled_inputs(lr_pattern: Path, out_dir: Path, frames, k: float) -> Path:

@@ -25,6 +25,14 @@ def dense(grid, shape) -> np.ndarray:
     return a
 
 
+def density(path, shape) -> np.ndarray:
+    """A frame's density grid (found by its aliases, as `billow upres` finds it) in a zero block
+    of `shape`: input, output or reference VDB alike."""
+    from billow.io import ReadOptions, read_smoke_frame
+
+    return dense(read_smoke_frame(path, ReadOptions(require_velocity=False)).density, shape)
+
+
 def frame_file(folder, frame: int):
     """The one `*.NNNN.vdb` of `frame` in a method's output folder."""
     from pathlib import Path

@@ -24,16 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from billow.io import ReadOptions, parse_frames, read_smoke_frame
+from billow.io import parse_frames
 from billow.metrics.render import slice_image
 from billow.metrics.temporal import high_pass
 from billow.nets import FACTOR
-from ood_look import dense, frame_file
-
-
-def load(path: Path, shape) -> torch.Tensor:
-    return torch.from_numpy(dense(read_smoke_frame(path, ReadOptions(require_velocity=False))
-                                  .density, shape))
+from ood_look import density, frame_file
 
 
 def columns(a, frames, shape):
@@ -50,7 +45,8 @@ def columns(a, frames, shape):
         dens, change, band, prev = [], [], [], None
         for f in frames:
             path = frame_file(folder, f) if folder else sim / f"{prefix}.{f:04d}.vdb"
-            y = load(path, tuple(n // FACTOR for n in shape) if low else shape)
+            y = torch.from_numpy(density(path, tuple(n // FACTOR for n in shape) if low
+                                         else shape))
             if low:
                 y = y.repeat_interleave(FACTOR, 0).repeat_interleave(FACTOR, 1) \
                      .repeat_interleave(FACTOR, 2)

@@ -29,16 +29,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from billow.infer.backends import torch_module_from_card
-from billow.io import ReadOptions, parse_frames, read_smoke_frame
+from billow.io import parse_frames, read_smoke_frame
 from billow.io.model_card import load_card
 from billow.metrics.artefacts import lattice_measure
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
-from billow.metrics.temporal import flicker
 from billow.nets import FACTOR
 from billow.ops.backproject import block_means, block_ratio
 from billow.ops.dephase import phase_notch
 from billow.ops.upsample import interpolate_smooth
-from ood_look import dense, frame_file
+from lattice_stages import network_input
+from ood_look import dense, density, frame_file
+from stage_flicker import mean_flicker
 
 
 def blur(t: torch.Tensor) -> torch.Tensor:
@@ -72,8 +73,6 @@ VARIANTS = {
 
 
 def main(argv=None) -> None:
-    from billow.ops.normalise import frame_scales
-
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--set-dir", type=Path, required=True)
     p.add_argument("--tricubic", type=Path, required=True)
@@ -86,27 +85,20 @@ def main(argv=None) -> None:
     hr = tuple(json.loads((a.set_dir / "set.json").read_text())["hr_res"])
     lr = tuple(n // FACTOR for n in hr)
     net = torch_module_from_card(load_card(a.model)).eval()
-    sim, opt = a.set_dir / "vdb" / "sim_0000", ReadOptions(require_velocity=False)
+    sim = a.set_dir / "vdb" / "sim_0000"
     out = {k: [] for k in VARIANTS}
     refs, tris, mass_in = [], [], []
     for f in parse_frames(a.frames):
         frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
-        s_d, s_v = frame_scales(rho, vel)
-        x = torch.cat([torch.from_numpy(rho / s_d)[None, None],
-                       torch.from_numpy(np.moveaxis(vel / s_v, -1, 0).copy())[None]], 1).float()
+        x, s_d = network_input(rho, vel)
         with torch.no_grad():
             st = net.stages(x)
             for k, fn in VARIANTS.items():
                 out[k].append((fn(st, x[:, :1]) * s_d)[0, 0].clamp_min(0))
         mass_in.append(float(rho.sum()) * FACTOR ** 3)
-        refs.append(torch.from_numpy(dense(read_smoke_frame(sim / f"hr.{f:04d}.vdb", opt)
-                                           .density, hr)))
-        tris.append(torch.from_numpy(dense(read_smoke_frame(frame_file(a.tricubic, f), opt).density,
-                                           hr)))
-
-    def fl(seq):
-        return np.mean([flicker(seq[t - 1], seq[t], FACTOR) for t in range(1, len(seq))])
+        refs.append(torch.from_numpy(density(sim / f"hr.{f:04d}.vdb", hr)))
+        tris.append(torch.from_numpy(density(frame_file(a.tricubic, f), hr)))
 
     l1_tri = np.mean([float((t - r).abs().mean()) for t, r in zip(tris, refs)])
     lat_ref = np.mean([lattice_measure(r.numpy(), shell=4) for r in refs[::6]])
@@ -116,7 +108,7 @@ def main(argv=None) -> None:
                       for y, r in zip(seq[::3], refs[::3])])
         mass = np.mean([float(y.sum()) / m for y, m in zip(seq, mass_in)])
         lat = np.mean([lattice_measure(y.numpy(), shell=4) for y in seq[::6]]) / lat_ref
-        print(f"{k:>26}: flicker/ref {fl(seq) / fl(refs):.3f}  L1/tricubic {l1 / l1_tri:.3f}"
+        print(f"{k:>26}: flicker/ref {mean_flicker(seq) / mean_flicker(refs):.3f}  L1/tricubic {l1 / l1_tri:.3f}"
               f"  spectrum error {se:.3f}  mass {mass:.4f}  lattice in/ref {lat:.2f}", flush=True)
 
 

@@ -29,13 +29,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from billow.infer.backends import torch_module_from_card
-from billow.io import ReadOptions, parse_frames, read_smoke_frame
+from billow.io import parse_frames, read_smoke_frame
 from billow.io.model_card import load_card
 from billow.metrics.render import slice_image
 from billow.metrics.temporal import flicker, high_pass
 from billow.nets import FACTOR
-from billow.ops.normalise import frame_scales
-from ood_look import dense
+from lattice_stages import network_input
+from ood_look import dense, density
 
 STAGES = ("base", "sum", "projected", "output", "gain")
 
@@ -52,16 +52,13 @@ def stage_sequences(set_dir: Path, model: Path, frames) -> dict[str, list[torch.
     for f in frames:
         frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
-        s_d, s_v = frame_scales(rho, vel)
-        x = torch.cat([torch.from_numpy(rho / s_d)[None, None],
-                       torch.from_numpy(np.moveaxis(vel / s_v, -1, 0).copy())[None]], 1)
+        x, s_d = network_input(rho, vel)
         with torch.no_grad():
-            st = net.stages(x.float())
+            st = net.stages(x)
         for k in STAGES[:-1]:
             out[k].append(st[k][0, 0] * s_d)
         out["gain"].append((st["sum"] / st["base"].clamp_min(1e-4))[0, 0])
-        ref = read_smoke_frame(sim / f"hr.{f:04d}.vdb", ReadOptions(require_velocity=False))
-        out["reference"].append(torch.from_numpy(dense(ref.density, hr)))
+        out["reference"].append(torch.from_numpy(density(sim / f"hr.{f:04d}.vdb", hr)))
     return out
 
 

@@ -45,17 +45,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from billow.io import ReadOptions, parse_frames, read_smoke_frame
+from billow.io import parse_frames, read_smoke_frame
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.metrics.temporal import flicker
 from billow.nets import FACTOR
 from billow.ops import advect
-from ood_look import dense, frame_file
-
-
-def density(path: Path, shape) -> torch.Tensor:
-    vol = read_smoke_frame(path, ReadOptions(require_velocity=False)).density
-    return torch.from_numpy(dense(vol, shape))[None, None]
+from ood_look import dense, density, frame_file
 
 
 def smooth_up(r: torch.Tensor) -> torch.Tensor:
@@ -101,9 +96,9 @@ def main(argv=None) -> None:
     lr_shape = tuple(s // FACTOR for s in hr_shape)
     refs, raws, tris, vels, mass_in = [], [], [], [], []
     for f in frames:
-        refs.append(density(sim / f"hr.{f:04d}.vdb", hr_shape))
-        raws.append(density(frame_file(a.method, f), hr_shape))
-        tris.append(density(frame_file(a.tricubic, f), hr_shape))
+        refs.append(torch.from_numpy(density(sim / f"hr.{f:04d}.vdb", hr_shape))[None, None])
+        raws.append(torch.from_numpy(density(frame_file(a.method, f), hr_shape))[None, None])
+        tris.append(torch.from_numpy(density(frame_file(a.tricubic, f), hr_shape))[None, None])
         lr = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         mass_in.append(float(lr.density.data.sum()))
         v = dense(lr.velocity, lr_shape).transpose(3, 0, 1, 2)
