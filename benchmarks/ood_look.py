@@ -25,6 +25,22 @@ def dense(grid, shape) -> np.ndarray:
     return a
 
 
+def set_shape(set_dir) -> tuple[int, ...]:
+    """The high-res domain of a set folder (`set.json`'s `hr_res`); one clear line and exit 2
+    when the folder is not a set."""
+    import json
+    import sys
+    from pathlib import Path
+
+    info = Path(set_dir) / "set.json"
+    try:
+        return tuple(json.loads(info.read_text())["hr_res"])
+    except (OSError, ValueError, KeyError) as e:
+        print(f"{info}: not an out-of-family set's description ({type(e).__name__}: {e}); "
+              "make sets with `ood_benchmark.py generate`", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def density(path, shape) -> np.ndarray:
     """A frame's density grid (found by its aliases, as `billow upres` finds it) in a zero block
     of `shape`: input, output or reference VDB alike."""

@@ -19,7 +19,6 @@ label. High-pass = minus the training blur (sigma = 4 / (2 sqrt(pi)) high-res ce
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from billow.io import parse_frames
 from billow.metrics.render import slice_image
 from billow.metrics.temporal import high_pass
 from billow.nets import FACTOR
-from ood_look import density, frame_file
+from ood_look import density, frame_file, set_shape
 
 
 def columns(a, frames, shape):
@@ -129,7 +128,7 @@ def main(argv=None) -> None:
     a.labels = a.labels.split(",") if a.labels else a.methods
     if len(a.labels) != len(a.methods):
         raise SystemExit("ood_motion: --labels needs one label per method")
-    shape = tuple(json.loads((a.set_dir / "set.json").read_text())["hr_res"])
+    shape = set_shape(a.set_dir)
     frames = parse_frames(a.frames)
     cols = columns(a, frames, shape)
     a.out.parent.mkdir(parents=True, exist_ok=True)

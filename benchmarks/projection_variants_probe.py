@@ -22,7 +22,7 @@ taken to the out-of-family benchmark.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from billow.ops.backproject import block_means, block_ratio
 from billow.ops.dephase import phase_notch
 from billow.ops.upsample import interpolate_smooth
 from lattice_stages import network_input
-from ood_look import dense, density, frame_file
+from ood_look import dense, density, frame_file, set_shape
 from stage_flicker import mean_flicker
 
 
@@ -82,13 +82,15 @@ def main(argv=None) -> None:
     p.add_argument("--frames", default="1-20")
     a = p.parse_args(argv)
     torch.set_num_threads(2)
-    hr = tuple(json.loads((a.set_dir / "set.json").read_text())["hr_res"])
+    hr = set_shape(a.set_dir)
     lr = tuple(n // FACTOR for n in hr)
     net = torch_module_from_card(load_card(a.model)).eval()
     sim = a.set_dir / "vdb" / "sim_0000"
     out = {k: [] for k in VARIANTS}
     refs, tris, mass_in = [], [], []
-    for f in parse_frames(a.frames):
+    frames = parse_frames(a.frames)
+    for i, f in enumerate(frames):
+        print(f"frame {f} ({i + 1}/{len(frames)})", file=sys.stderr, flush=True)
         frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
         x, s_d = network_input(rho, vel)

@@ -23,7 +23,7 @@ refills their surroundings as rings.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +35,22 @@ from billow.metrics.render import slice_image
 from billow.metrics.temporal import flicker, high_pass
 from billow.nets import FACTOR
 from lattice_stages import network_input
-from ood_look import dense, density
+from ood_look import dense, density, set_shape
 
 STAGES = ("base", "sum", "projected", "output", "gain")
 
 
 def stage_sequences(set_dir: Path, model: Path, frames) -> dict[str, list[torch.Tensor]]:
     """{stage: [high-res field per frame]} in density units, plus "reference"."""
-    hr = tuple(json.loads((set_dir / "set.json").read_text())["hr_res"])
+    hr = set_shape(set_dir)
     lr = tuple(n // FACTOR for n in hr)
     net = torch_module_from_card(load_card(model)).eval()
     if not hasattr(net, "stages"):
         raise SystemExit(f"stage_flicker: {model} is not a smooth generator (no stages)")
     sim = set_dir / "vdb" / "sim_0000"
     out = {k: [] for k in (*STAGES, "reference")}
-    for f in frames:
+    for i, f in enumerate(frames):
+        print(f"frame {f} ({i + 1}/{len(frames)})", file=sys.stderr, flush=True)
         frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
         x, s_d = network_input(rho, vel)

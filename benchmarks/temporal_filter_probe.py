@@ -39,7 +39,6 @@ flicker matters more than fine detail.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.metrics.temporal import flicker
 from billow.nets import FACTOR
 from billow.ops import advect
-from ood_look import dense, density, frame_file
+from ood_look import dense, density, frame_file, set_shape
 
 
 def smooth_up(r: torch.Tensor) -> torch.Tensor:
@@ -92,7 +91,7 @@ def main(argv=None) -> None:
     frames = parse_frames(a.frames)
     sim = a.set_dir / "vdb" / "sim_0000"
     # the domain's shape: the VDBs hold only their active boxes
-    hr_shape = tuple(json.loads((a.set_dir / "set.json").read_text())["hr_res"])
+    hr_shape = set_shape(a.set_dir)
     lr_shape = tuple(s // FACTOR for s in hr_shape)
     refs, raws, tris, vels, mass_in = [], [], [], [], []
     for f in frames:

@@ -24,14 +24,13 @@ sub-cell motion, to which the network's detail is not equivariant.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from billow.io import read_smoke_frame, write_smoke_frame
 from billow.nets import FACTOR
-from ood_look import dense
+from ood_look import dense, set_shape
 
 
 def main(argv=None) -> None:
@@ -43,8 +42,7 @@ def main(argv=None) -> None:
     if a.mode != "frozen" and not (a.mode.startswith("causal") and a.mode[6:].isdigit()
                                    and int(a.mode[6:]) >= 1):
         raise SystemExit(f"velocity_input_probe: unknown --mode '{a.mode}' (frozen, causalK)")
-    info = json.loads((a.set_dir / "set.json").read_text())
-    shape = tuple(n // FACTOR for n in info["hr_res"])
+    shape = tuple(n // FACTOR for n in set_shape(a.set_dir))
     sim = a.set_dir / "vdb" / "sim_0000"
     frames = [read_smoke_frame(p) for p in sorted(sim.glob("lr.*.vdb"))]
     vels = [dense(f.velocity, shape) for f in frames]
