@@ -22,24 +22,20 @@ taken to the out-of-family benchmark.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from billow.infer.backends import torch_module_from_card
-from billow.io import parse_frames, read_smoke_frame
-from billow.io.model_card import load_card
+from billow.io import parse_frames
 from billow.metrics.artefacts import lattice_measure
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.nets import FACTOR
 from billow.ops.backproject import block_means, block_ratio
 from billow.ops.dephase import phase_notch
 from billow.ops.upsample import interpolate_smooth
-from lattice_stages import network_input
-from ood_look import dense, density, frame_file, set_shape
-from stage_flicker import mean_flicker
+from ood_look import density, frame_file, set_shape
+from stage_flicker import mean_flicker, stages_per_frame
 
 
 def blur(t: torch.Tensor) -> torch.Tensor:
@@ -83,21 +79,13 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     torch.set_num_threads(2)
     hr = set_shape(a.set_dir)
-    lr = tuple(n // FACTOR for n in hr)
-    net = torch_module_from_card(load_card(a.model)).eval()
     sim = a.set_dir / "vdb" / "sim_0000"
     out = {k: [] for k in VARIANTS}
     refs, tris, mass_in = [], [], []
-    frames = parse_frames(a.frames)
-    for i, f in enumerate(frames):
-        print(f"frame {f} ({i + 1}/{len(frames)})", file=sys.stderr, flush=True)
-        frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
-        rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
-        x, s_d = network_input(rho, vel)
-        with torch.no_grad():
-            st = net.stages(x)
-            for k, fn in VARIANTS.items():
-                out[k].append((fn(st, x[:, :1]) * s_d)[0, 0].clamp_min(0))
+    for f, st, s_d, rho in stages_per_frame(a.set_dir, a.model, parse_frames(a.frames)):
+        low = torch.from_numpy(rho / s_d).float()[None, None]  # the network's density input
+        for k, fn in VARIANTS.items():
+            out[k].append((fn(st, low) * s_d)[0, 0].clamp_min(0))
         mass_in.append(float(rho.sum()) * FACTOR ** 3)
         refs.append(torch.from_numpy(density(sim / f"hr.{f:04d}.vdb", hr)))
         tris.append(torch.from_numpy(density(frame_file(a.tricubic, f), hr)))

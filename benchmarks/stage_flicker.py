@@ -40,22 +40,29 @@ from ood_look import dense, density, set_shape
 STAGES = ("base", "sum", "projected", "output", "gain")
 
 
-def stage_sequences(set_dir: Path, model: Path, frames) -> dict[str, list[torch.Tensor]]:
-    """{stage: [high-res field per frame]} in density units, plus "reference"."""
-    hr = set_shape(set_dir)
-    lr = tuple(n // FACTOR for n in hr)
+def stages_per_frame(set_dir: Path, model: Path, frames):
+    """Yield (frame, `SmoothGenerator.stages` of its whole low-res input, the frame's density
+    scale s_d, the low-res density) over `frames` of a set, with progress on stderr."""
+    lr = tuple(n // FACTOR for n in set_shape(set_dir))
     net = torch_module_from_card(load_card(model)).eval()
     if not hasattr(net, "stages"):
-        raise SystemExit(f"stage_flicker: {model} is not a smooth generator (no stages)")
+        raise SystemExit(f"{model} is not a smooth generator (no stages)")
     sim = set_dir / "vdb" / "sim_0000"
-    out = {k: [] for k in (*STAGES, "reference")}
     for i, f in enumerate(frames):
         print(f"frame {f} ({i + 1}/{len(frames)})", file=sys.stderr, flush=True)
         frame = read_smoke_frame(sim / f"lr.{f:04d}.vdb")
         rho, vel = dense(frame.density, lr), dense(frame.velocity, lr)
         x, s_d = network_input(rho, vel)
         with torch.no_grad():
-            st = net.stages(x)
+            yield f, net.stages(x), s_d, rho
+
+
+def stage_sequences(set_dir: Path, model: Path, frames) -> dict[str, list[torch.Tensor]]:
+    """{stage: [high-res field per frame]} in density units, plus "reference"."""
+    hr = set_shape(set_dir)
+    sim = set_dir / "vdb" / "sim_0000"
+    out = {k: [] for k in (*STAGES, "reference")}
+    for f, st, s_d, _ in stages_per_frame(set_dir, model, frames):
         for k in STAGES[:-1]:
             out[k].append(st[k][0, 0] * s_d)
         out["gain"].append((st["sum"] / st["base"].clamp_min(1e-4))[0, 0])
