@@ -112,6 +112,27 @@ def test_wall_tiles_reach_past_the_domain_with_zeros_there(data2d, wall):
     assert torch.equal(empty, rows.unsqueeze(-1) | cols.unsqueeze(-2))
 
 
+def test_dense_tiles_lie_inside_dense_smoke(data2d):
+    """--dense-tiles 1: every tile's low-res core mean is at least DENSE_LEVEL x its frame's
+    density scale s_d; without it some tiles fall below (this data has thin regions), so the
+    option changes which tiles are drawn, not just a threshold nobody reaches."""
+    from billow.train.data import DENSE_LEVEL
+
+    data = PairedData(data2d)
+    ids = ["sim_0000", "sim_0001"]
+    s_d = min(float(data.frame_scales(sid)[:, 0].min()) for sid in ids)
+
+    def cores(dense):
+        s = TileSampler(data, ids, 4, 2, AugmentConfig(augment=False, dense_tiles=dense),
+                        torch.Generator().manual_seed(4))
+        lr, _ = s.sample(40)
+        return lr[:, 1, 0, 2:-2, 2:-2].mean(dim=(1, 2))
+
+    assert (cores(1.0) >= DENSE_LEVEL * s_d).all()
+    dense_frames = [float(data.frame_scales(sid)[:, 0].max()) for sid in ids]
+    assert (cores(0.0) < DENSE_LEVEL * max(dense_frames)).any()
+
+
 def test_empty_tiles_are_rejected_without_fallback(tmp_path):
     root = make_dataset(tmp_path / "empty", dim=2, sims=1, frames=3, lr=12)
     data = PairedData(root)

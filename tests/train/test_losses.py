@@ -297,6 +297,34 @@ def test_flicker_excess_is_the_benchmark_flicker_ratio_above_one():
         assert float(flicker_excess(step, real, 4)) < float(loss)
 
 
+def test_flicker_excess_per_tile_averages_each_tiles_own_excess():
+    """--flicker-per-tile: the mean over tiles of each tile's own excess. A batch of one
+    steady tile and one that flickers 2x its reference has a per-tile excess of ln(2) / 2,
+    while the batch ratio lets the large steady tile hide the flickering one."""
+    from billow.train.losses import flicker_excess
+
+    g = torch.Generator().manual_seed(3)
+    base = torch.rand(2, 1, 24, 24, 24, generator=g)
+    drift = torch.rand(2, 1, 24, 24, 24, generator=g)
+    real = [base + 0.05 * k * drift for k in range(3)]
+    calm = [base[:1] + 0.05 * k * drift[:1] * 0.01 for k in range(3)]  # tile 0: still detail
+    # tile 1 changes twice as fast as its reference, with the same detail
+    fast = [base[1:] + 0.1 * k * drift[1:] for k in range(3)]
+    # tile 0's detail is 10x brighter, so its calm dominates the pooled ratio
+    fake = [torch.cat([10 * c, f]) for c, f in zip(calm, fast)]
+    real2 = [torch.cat([10 * r[:1], r[1:]]) for r in real]
+    one = [float(flicker_excess([f[i:i + 1] for f in fake], [r[i:i + 1] for r in real2], 4))
+           for i in range(2)]
+    assert one[0] == 0.0 and math.isclose(math.exp(one[1]), 2.0, rel_tol=0.05)
+    per_tile = float(flicker_excess(fake, real2, 4, per_tile=True))
+    assert math.isclose(per_tile, sum(one) / 2, rel_tol=1e-5)
+    assert float(flicker_excess(fake, real2, 4)) < 0.2 * per_tile
+    for i in range(2):  # one tile alone: the two forms agree
+        a, b = [f[i:i + 1] for f in fake], [r[i:i + 1] for r in real2]
+        assert math.isclose(float(flicker_excess(a, b, 4, per_tile=True)),
+                            float(flicker_excess(a, b, 4)), rel_tol=1e-5, abs_tol=1e-7)
+
+
 def test_temporal_discriminator_loss_adds_weighted_negatives():
     """dt mode with negatives: Eq. 3.1 on (real, generated) plus w x the negatives'
     cross-entropy as generated, all from one D_t call."""

@@ -322,7 +322,10 @@ def test_runs_without_a_weight_average_export_the_generator(tmp_path, data2d):
                                             ({"d_negative_kinds": "blur,noise"},
                                              "--d-negative-kinds"),
                                             ({"d_negative_kinds": "blur,blur"},
-                                             "--d-negative-kinds")])
+                                             "--d-negative-kinds"),
+                                            ({"dense_tiles": 1.5}, "--dense-tiles"),
+                                            ({"flicker_per_tile": True},
+                                             "--flicker-per-tile")])
 def test_bad_weight_average_and_lattice_settings_are_refused(flags, message):
     from billow.errors import InputError
 
@@ -664,15 +667,17 @@ def test_slider_order_term_makes_each_slider_step_add_high_band(tmp_path, data2d
         tiny(generator="smooth", detail_gate="speed", lambda_slider_order=1.0, slider_step=1.0)
 
 
-def test_flicker_term_steadies_the_generated_detail(tmp_path, data2d):
+@pytest.mark.parametrize("per_tile", [False, True])
+def test_flicker_term_steadies_the_generated_detail(tmp_path, data2d, per_tile):
     """--lambda-flicker: the benchmark's flicker of the generated triple over the reference's,
-    logged with the gradient it sends into G's output; training on it alone lowers it."""
+    logged with the gradient it sends into G's output; training on it alone lowers it, taken
+    over the batch or tile by tile (--flicker-per-tile)."""
     from billow.errors import InputError
     from billow.train.losses import flicker_excess
 
     cfg = tiny(generator="smooth", fine_channels=4, output_form="gain", lr=1e-2,
                lambda_flicker=5.0, lambda_l1=0.0, lambda_ds=0.0, lambda_dt=0.0, lambda_f="0",
-               temporal="l2", val_every=0)
+               temporal="l2", val_every=0, flicker_per_tile=per_tile)
     tr = Trainer(cfg, tmp_path / "r", data_path=data2d)
     lr, hr, sc = tr.sampler.sample(4, scales=True)
     # a reference whose outer frames sit 3x nearer the middle one: steadier than G's start
@@ -689,7 +694,7 @@ def test_flicker_term_steadies_the_generated_detail(tmp_path, data2d):
             fake3 = tr._generate(fixed[0], [0, 1, 2])
         return float(flicker_excess([crop(f, tr.margin) for f in fake3],
                                     [crop(fixed[1][:, i], tr.margin) for i in range(3)],
-                                    tr.data.factor))
+                                    tr.data.factor, per_tile=per_tile))
 
     before = excess()
     assert before > 0.3

@@ -59,6 +59,12 @@ class AugmentConfig:
                                "inference pads a cache: the model sees smoke cut by a wall or a "
                                "cache's bounding box (issue 17: structure near the walls); 0: "
                                "tiles stay inside")
+    dense_tiles: float = option(0.0, "probability that a tile must lie inside dense smoke: "
+                                "its low-res mean density at least half the frame's density "
+                                "scale s_d (the density-weighted mean density, "
+                                "billow.ops.normalise), so the pockets and slow drift of large "
+                                "fills, rare among random tiles, are trained on (session 19: "
+                                "the flicker out of family sits there); 0: off")
 
 
 def random_amplitude(cfg: AugmentConfig, gen: torch.Generator) -> float:

@@ -108,6 +108,9 @@ class TrainConfig(RunSettings):
                                    "the generated triples' flicker (the per-frame change of "
                                    "the detail finer than the input, over the detail) to the "
                                    "reference's; needs a temporal mode with frames; 0: off")
+    flicker_per_tile: bool = option(False, "take --lambda-flicker's ratio per tile and average "
+                                    "the excesses, so slow dense tiles must each meet their "
+                                    "own reference's flicker instead of hiding in the batch's")
     d_negatives: float = option(0.0, "weight of negative examples in each discriminator's "
                                 "loss: real tiles with their detail blurred away (D_s) and "
                                 "real triples with flickering detail (D_t), shown as "
@@ -248,6 +251,11 @@ class RunConfig:
             raise InputError(f"--box-input {a.box_input}: a probability in [0, 1]")
         if not 0.0 <= a.wall_tiles <= 1.0:
             raise InputError(f"--wall-tiles {a.wall_tiles}: a probability in [0, 1]")
+        if not 0.0 <= a.dense_tiles <= 1.0:
+            raise InputError(f"--dense-tiles {a.dense_tiles}: a probability in [0, 1]")
+        if t.flicker_per_tile and t.lambda_flicker <= 0:
+            raise InputError("--flicker-per-tile changes --lambda-flicker's term: set "
+                             "--lambda-flicker above 0")
         if t.temporal in ("l2", "dt") and t.context < 1:
             raise InputError(f"--temporal {t.temporal} advects tiles: --context must be >= 1")
         m = self.model

@@ -34,6 +34,9 @@ from .augment import (
 
 # what training reads of each simulation (hr_velocity is not needed)
 ARRAYS = ("lr_density", "lr_velocity", "hr_density")
+# --dense-tiles: a dense tile's low-res mean density is at least this times the frame's s_d
+# (the density-weighted mean density): inside a fill, not at its thin edge
+DENSE_LEVEL = 0.5
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,9 @@ class TileSampler:
             # drawn only when enabled, so runs without it keep their random stream
             wall = self.cfg.wall_tiles > 0 and float(
                 torch.rand(1, generator=self.gen)) < self.cfg.wall_tiles
+            # drawn only when enabled, as above
+            dense = self.cfg.dense_tiles > 0 and float(
+                torch.rand(1, generator=self.gen)) < self.cfg.dense_tiles
             beyond = "zeros" if wall else "border"
             lr_res = info.lr_res or self.data.lr_res
             centre = self._centre(m, wall, lr_res)
@@ -311,7 +317,10 @@ class TileSampler:
             core = rho[(1,) + (slice(c, n - c),) * d] if c else rho[1]
             unit = float(self.data.frame_scales(sid, prefix)[t, 0]) if self.relative_density \
                 else 1.0
-            if float(core.mean()) < self.cfg.min_density * unit:
+            level = self.cfg.min_density * unit
+            if dense:
+                level = max(level, DENSE_LEVEL * float(self.data.frame_scales(sid, prefix)[t, 0]))
+            if float(core.mean()) < level:
                 self.rejected += 1
                 continue
             vel = _read(sim[f"{prefix}_velocity"], slice(t - 1, t + 2), (slice(None),) + lr_box)

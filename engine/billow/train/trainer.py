@@ -398,7 +398,8 @@ class Trainer:
             if t.lambda_flicker > 0:
                 terms["g_flicker"] = t.lambda_flicker * flicker_excess(
                     [crop(f, self.margin) for f in fake3],
-                    [crop(hr[:, i], self.margin) for i in range(3)], self.data.factor)
+                    [crop(hr[:, i], self.margin) for i in range(3)], self.data.factor,
+                    per_tile=t.flicker_per_tile)
                 total = total + terms["g_flicker"]
             if t.lambda_slider_order > 0:
                 terms["g_slider_order"] = t.lambda_slider_order * self._slider_order(
