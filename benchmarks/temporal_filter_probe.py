@@ -1,5 +1,7 @@
 """Would a temporal filter along the flow lower the flicker of upres'd dense slow smoke? A probe
-on upres output already on disk (session 19; not a product feature).
+on upres output already on disk (session 19). Since session 20 the filter is a product command,
+`billow steady`, and this probe runs its code (`billow.ops.steady`); its figures through the
+user's commands are `benchmarks/steady_ood.py`'s.
 
     python benchmarks/temporal_filter_probe.py --set-dir /work/data/ood/ood_dense_128 \\
         --method /work/data/ood_eval/ood_dense_128/s28c \\
@@ -10,9 +12,10 @@ the current frame by semi-Lagrangian advection with the input's velocity (trilin
 upsampled, x4 into high-res cells per frame):
 
     blend_t = sum_k w_k A^k(raw_{t-k}) / sum_k w_k
-    y_t     = blend_t * up(box(raw_t) / box(blend_t))
+    y_t     = blend_t * R(box(raw_t), box(blend_t))
 
-where box is the mean of each 4^3 block and up a trilinear upsample, so the frame keeps the raw
+where box is the mean of each 4^3 block and R two steps of `project_block_ratios` (session 19's
+form: one trilinear up-sampling of the ratio clamped to [0.5, 2]), so the frame keeps the raw
 output's block means (its mass and large shapes) and only the sub-cell detail is averaged in
 time. FIR rather than recursive so that a farm chunk with len(taps) - 1 frames of warm-up would
 equal a sequential run exactly. Prints, over the frames that have a full history, L1 over
@@ -20,8 +23,8 @@ tricubic's, flicker over the reference's (`billow.metrics.temporal.flicker`, mea
 pairs), spectrum error and mass for the raw output, tricubic and each filter. The figures are
 this script's own means, close to but not the same as `billow eval`'s.
 
-Measured in session 19 on s28c, the shipped default (each line over the frames with a full
-history, so the raw figure moves with the window):
+Measured in session 19 on s28c, the shipped default, with session 19's form (each line over
+the frames with a full history, so the raw figure moves with the window):
 
 | data | taps | flicker/ref raw -> filtered | L1/tricubic | spectrum error |
 |---|---|---|---|---|
@@ -30,10 +33,9 @@ history, so the raw figure moves with the window):
 | ood_dense_128, frames 3-20 | 1,1,1 | 1.56 -> 1.38 | 1.090 -> 1.078 | 0.523 -> 0.581 |
 | ood_dense_128, frames 5-20 | 1,1,1,1,1 | 1.43 -> 1.24 | 1.090 -> 1.068 | 0.520 -> 0.631 |
 
-A 12-14% cut of the flicker for 10-20% more spectrum error, from a filter that would end
-"frames are independent" (a farm chunk would need len(taps) - 1 frames of warm-up and the run
-len(taps) - 1 previous outputs in memory): not shipped; the likeliest next step if dense-smoke
-flicker matters more than fine detail.
+A 12-14% cut of the flicker for 10-20% more spectrum error. Session 20 made it `billow
+steady`, a pass after the upres that reads the previous frames' upres from disk, so the upres
+itself keeps its frames independent.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from billow.io import parse_frames, read_smoke_frame
 from billow.metrics.spectrum import radial_spectrum, spectrum_error
 from billow.metrics.temporal import flicker
 from billow.nets import FACTOR
-from billow.ops import advect
+from billow.ops.steady import steady_frame
 from ood_look import dense, density, frame_file, set_shape
 
 
@@ -57,23 +59,17 @@ def smooth_up(r: torch.Tensor) -> torch.Tensor:
 
 
 def fir(raws, vels, taps):
-    """The filter above; frames without a full history are passed through raw."""
+    """`billow steady`'s filter (`billow.ops.steady.steady_frame`) over frames held as
+    (1, 1, *S) / (1, 3, *S) tensors; frames without a full history are passed through raw."""
     out = []
     for t in range(len(raws)):
         if t < len(taps) - 1:
             out.append(raws[t])
             continue
-        acc = taps[0] * raws[t]
-        for k in range(1, len(taps)):
-            y = raws[t - k]
-            for j in range(t - k, t):  # carry frame t-k forward, one frame's velocity at a time
-                y = advect(y, vels[j])
-            acc = acc + taps[k] * y
-        blend = acc / sum(taps)
-        low = F.avg_pool3d(blend, FACTOR)
-        ratio = torch.where(low > 1e-6, F.avg_pool3d(raws[t], FACTOR) / low.clamp_min(1e-6),
-                            torch.ones_like(low)).clamp(0.5, 2.0)
-        out.append((blend * smooth_up(ratio)).clamp_min(0))
+        window = range(t - len(taps) + 1, t + 1)
+        y = steady_frame([raws[j][0, 0].numpy() for j in window],
+                         [vels[j][0].numpy() for j in window], taps, FACTOR)
+        out.append(torch.from_numpy(y)[None, None])
     return out
 
 

@@ -41,6 +41,7 @@ COMMANDS = {
     "dataset": "generate paired high-/low-res smoke simulations for training",
     "eval": "measure an upres (and baselines) against input and reference; HTML report",
     "baseline": "upres with nearest / trilinear / tricubic / wavelet turbulence",
+    "steady": "calm the boiling of an upres'd sequence (a filter along the flow)",
     "train": "train a tempoGAN upres model",
     "finetune": "fine-tune a trained model on new simulations",
     "export": "export a trained generator to ONNX with its model card",
