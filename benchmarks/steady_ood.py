@@ -3,11 +3,12 @@ without the filter along the flow, on the out-of-family benchmark's sets, measur
 `billow eval` against the real high-res simulation.
 
     python benchmarks/steady_ood.py --data /work/data/ood --eval /work/data/ood_eval \\
-        --out /work/data/steady_eval --taps 1,1,1 --taps 1,1,1,1,1
+        --out /work/data/steady_eval --steady "steady3=--taps 1,1,1" \\
+        --steady "steady5=--taps 1,1,1,1,1"
 
 For each set (the five 32^3 -> 128^3 sets by default): `billow upres --write-velocity` with the
-model (default: the shipped one), then `billow steady --taps T` for each `--taps`, then `billow
-eval` of each against the reference, through the user's commands. Prints L1 over tricubic's
+model (default: the shipped one), then `billow steady ARGS` for each `--steady LABEL=ARGS`, then
+`billow eval` of each against the reference, through the user's commands. Prints L1 over tricubic's
 (tricubic's L1 from `ood_benchmark.py eval`'s results in --eval), flicker over the reference's,
 spectrum error and mass per set and the mean, and writes OUT/table.md and OUT/results.json.
 The unfiltered row must equal the benchmark's row for the same model (the same density; it is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from pathlib import Path
 
@@ -50,12 +52,10 @@ def run_set(name: str, a, model: str | None) -> dict:
                  "--threads", str(a.threads), *(["--model", model] if model else [])], log,
                 a.threads)
     methods = {"raw": raw}
-    for taps in a.taps:
-        label = f"steady{len(taps.split(','))}" if len(set(taps.split(","))) == 1 else \
-            "steady_" + taps.replace(",", "_")
+    for label, args in a.steady:
         p = out / label / "up.####.vdb"
         if not _done(p, frames):
-            _billow(["steady", str(raw), str(p), "--taps", taps], log, a.threads)
+            _billow(["steady", str(raw), str(p), *args], log, a.threads)
         methods[label] = p
     rows = {}
     for label, p in methods.items():
@@ -82,13 +82,24 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, required=True, help="`ood_benchmark.py generate` output")
     p.add_argument("--eval", type=Path, required=True, help="`ood_benchmark.py eval` output")
     p.add_argument("--out", type=Path, required=True, help="folder for this script's frames")
-    p.add_argument("--taps", action="append", required=True, help="repeatable: 1,1,1")
+    p.add_argument("--steady", action="append", required=True, metavar="LABEL=ARGS",
+                   help="repeatable: a label and its `billow steady` options, e.g. "
+                   "'steady5=--taps 1,1,1,1,1'")
     p.add_argument("--sets", default=",".join(SETS))
     p.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     p.add_argument("--check", default="s28c", help="the benchmark's name for the same model, "
                    "whose figures the unfiltered row must equal ('' to skip)")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
+    steady = []
+    for spec in a.steady:
+        label, _, args = spec.partition("=")
+        if not label.isidentifier() or label == "raw":
+            print(f"steady_ood: --steady {spec!r}: expected LABEL=ARGS, LABEL letters, digits "
+                  "and _ (not 'raw')", file=sys.stderr)
+            return 2
+        steady.append((label, shlex.split(args)))
+    a.steady = steady
     for name in a.sets.split(","):
         if not (a.eval / name / "results.json").exists():
             print(f"steady_ood: {a.eval / name / 'results.json'} not found (run "

@@ -11,7 +11,7 @@ import steady_ood
 
 def test_a_set_without_the_benchmarks_results_is_refused(tmp_path, capsys):
     code = steady_ood.main(["--data", str(tmp_path), "--eval", str(tmp_path / "ev"), "--out",
-                            str(tmp_path / "out"), "--taps", "1,1,1", "--sets", "ood_dense_128"])
+                            str(tmp_path / "out"), "--steady", "s3=--taps 1,1,1", "--sets", "ood_dense_128"])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ood_benchmark.py eval" in err[0]

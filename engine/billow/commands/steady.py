@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 import numpy as np
@@ -39,6 +40,10 @@ def add_parser(sub) -> None:
                    help="weights of the current and previous frames, newest first (default: "
                    f"{DEFAULT_TAPS}: three frames alike; 1,1,1,1,1 calms more and softens "
                    "more)")
+    p.add_argument("--keep-detail", action=argparse.BooleanOptionalAction, default=True,
+                   help="scale the averaged detail back, input cell by input cell, to the "
+                   "upres's own detail energy, so the pattern steadies without fading "
+                   "(default); --no-keep-detail leaves the average as it is (softer)")
     p.add_argument("--block", type=int, default=None,
                    help="high-res cells per input cell, whose means are kept (default: the "
                    "input's billow_scale metadata, written by billow upres)")
@@ -109,9 +114,10 @@ def run(args) -> int:
             for f in [f for f in cache if f not in history]:
                 del cache[f]
             out = steady_frame([cache[f][0] for f in history], [cache[f][1] for f in history],
-                               taps, block)
+                               taps, block, keep_detail=args.keep_detail)
             _write(dst, src, seq.grid[index[frame]], out, lo, seq.matrix, options.up_axis,
-                   {"billow_steady_taps": text, "billow_steady_frames": len(history)})
+                   {"billow_steady_taps": text, "billow_steady_frames": len(history),
+                    "billow_steady_keep_detail": bool(args.keep_detail)})
             progress.step(frame=frame, file=str(dst))
     return 0
 

@@ -67,3 +67,31 @@ def advect(y: torch.Tensor, v: torch.Tensor, dt: float = 1.0,
     corrected = forward + 0.5 * (y - back)
     lo, hi = _neighbour_extrema(y, v, dt)
     return torch.maximum(torch.minimum(corrected, hi), lo)
+
+
+def advect_through(y: torch.Tensor, velocities: list[torch.Tensor]) -> torch.Tensor:
+    """Carry `y` forward through several frames, `velocities` oldest first (frame j's moves it
+    to j + 1), reading `y` ONCE: the back-traced position is composed through every frame
+    (x -> x - v_j(x), each velocity read linearly at the position reached so far), then `y` is
+    sampled there. Equal to repeated semi-Lagrangian `advect` for whole-cell motion; for
+    sub-cell motion it blurs `y` by one linear read instead of one per frame, which is what
+    keeps `billow steady`'s carried-forward detail sharp (each read averages neighbours)."""
+    if not velocities:
+        return y
+    v0 = velocities[-1]
+    if y.dim() not in (4, 5) or any(v.shape != v0.shape for v in velocities) or \
+            v0.shape[1] != y.dim() - 2 or v0.shape[2:] != y.shape[2:]:
+        raise ValueError(f"advect_through: field {tuple(y.shape)} and velocities "
+                         f"{[tuple(v.shape) for v in velocities]} must be (N, C, *S) and "
+                         "(N, len(S), *S) on the same grid")
+    spatial = y.shape[2:]
+    axes = [torch.arange(n, dtype=v0.dtype, device=v0.device) for n in spatial]
+    pos = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=0).unsqueeze(0)  # (1, D, *S)
+
+    def grid(p):
+        norm = [2.0 * p[:, d] / max(n - 1, 1) - 1.0 for d, n in enumerate(spatial)]
+        return torch.stack(norm[::-1], dim=-1)
+
+    for k, v in enumerate(reversed(velocities)):  # newest first: trace back frame by frame
+        pos = pos - (v if k == 0 else _warp(v, grid(pos)))
+    return _warp(y, grid(pos))

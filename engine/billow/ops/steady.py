@@ -9,7 +9,7 @@ frame's output with the previous outputs carried forward along the flow, then re
 frame's own means over each input cell, so only what is finer than the input is averaged in
 time:
 
-    blend_t = sum_k w_k A^k(y_{t-k}) / sum_k w_k      (A: one frame of semi-Lagrangian advection)
+    blend_t = sum_k w_k A_k(y_{t-k}) / sum_k w_k      (A_k: k frames of advection, one read)
     out_t   = blend_t x R(box(y_t), box(blend_t))     (R: `project_block_ratios`, two steps)
 
 `w` are the taps, newest first (`1,1,1` averages three frames). It is a causal FIR, not a
@@ -27,13 +27,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .advect import advect
+from .advect import advect_through
 from .backproject import block_means, project_block_ratios
+from .downsample import blur_sigma, gaussian_blur
 from .normalise import frame_scales
+from .upsample import interpolate_linear
 
 # steps of `project_block_ratios` after the blend: each closes most of what is left of the
 # gap between the blend's cell means and the raw frame's (the shipped model uses two as well)
 RATIO_STEPS = 2
+# `_restore_detail`: the largest factor on a cell's detail (in units of the frame's
+# density-weighted mean density, squared, the floor under both energies)
+MAX_DETAIL_GAIN = 2.0
+DETAIL_EPS = 1e-8
 
 
 def parse_taps(text: str) -> list[float]:
@@ -51,16 +57,21 @@ def parse_taps(text: str) -> list[float]:
 
 
 def steady_frame(raws: list[np.ndarray], vels: list[np.ndarray], taps: list[float],
-                 block: int) -> np.ndarray:
+                 block: int, keep_detail: bool = True) -> np.ndarray:
     """The filtered current frame. `raws`: the raw upres of frames t-K+1..t (oldest first,
     K <= len(taps), each `[x, y, z]` on one block whose sides are multiples of `block`);
     `vels`: each of those frames' velocity `[3, x, y, z]` (the current frame's is not used);
-    `block`: high-res cells per input cell (the upres factor)."""
+    `block`: high-res cells per input cell (the upres factor); `keep_detail`: restore the
+    raw frame's detail energy per cell after the blend (`_restore_detail`)."""
     if len(raws) != len(vels) or not raws or len(raws) > len(taps):
         raise ValueError("steady_frame: one velocity per frame, 1..len(taps) frames")
     if any(n % block for n in raws[-1].shape):
         raise ValueError(f"steady_frame: block {raws[-1].shape} is not a multiple of {block}")
     current = torch.from_numpy(np.ascontiguousarray(raws[-1], np.float32))[None, None]
+
+    def velocity(j):
+        return torch.from_numpy(np.ascontiguousarray(vels[j], np.float32))[None]
+
     scale, _ = frame_scales(raws[-1], None)
     acc = taps[0] * current
     total = taps[0]
@@ -69,9 +80,8 @@ def steady_frame(raws: list[np.ndarray], vels: list[np.ndarray], taps: list[floa
         if taps[k] == 0:
             continue
         y = torch.from_numpy(np.ascontiguousarray(raws[-1 - k], np.float32))[None, None]
-        for j in range(len(raws) - 1 - k, len(raws) - 1):  # carried forward one frame a time
-            v = torch.from_numpy(np.ascontiguousarray(vels[j], np.float32))[None]
-            y = advect(y, v)
+        # frames t-k..t-1 carry it to t, with one read of its detail (`advect_through`)
+        y = advect_through(y, [velocity(j) for j in range(len(raws) - 1 - k, len(raws) - 1)])
         acc = acc + taps[k] * y
         total += taps[k]
     if total == taps[0]:  # no history: the frame as it is
@@ -80,4 +90,22 @@ def steady_frame(raws: list[np.ndarray], vels: list[np.ndarray], taps: list[floa
     low = block_means(current / scale, block)
     for _ in range(RATIO_STEPS):
         blend = project_block_ratios(blend, low, block)
+    if keep_detail:
+        blend = _restore_detail(blend, current / scale, block)
+        for _ in range(RATIO_STEPS):
+            blend = project_block_ratios(blend, low, block)
     return (blend * scale)[0, 0].numpy()
+
+
+def _restore_detail(blend: torch.Tensor, raw: torch.Tensor, block: int) -> torch.Tensor:
+    """The blend's detail (what the training blur removes) scaled, cell by cell, back to the
+    raw frame's energy: averaging frames whose detail is not perfectly aligned weakens it, and
+    the steadier pattern should keep the network's amplitude. The gain is smooth (a linear
+    up-sampling of each cell's factor) and at most MAX_DETAIL_GAIN."""
+    sigma = blur_sigma(block)
+    base = gaussian_blur(blend, sigma)
+    detail = blend - base
+    raw_detail = raw - gaussian_blur(raw, sigma)
+    e_raw, e_blend = block_means(raw_detail ** 2, block), block_means(detail ** 2, block)
+    gain = ((e_raw + DETAIL_EPS) / (e_blend + DETAIL_EPS)).sqrt().clamp(1.0, MAX_DETAIL_GAIN)
+    return (base + detail * interpolate_linear(gain, block)).clamp_min(0.0)
