@@ -15,6 +15,15 @@ def add_frames_argument(parser: argparse.ArgumentParser) -> None:
                         help="frames to use: 1-100, 1-100x2, 1,5,9 (default: every frame found)")
 
 
+def add_chunk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The farm flags of a command whose frames can be split over tasks and resumed."""
+    parser.add_argument("--chunk", type=int, default=None, help="frames per farm task")
+    parser.add_argument("--chunk-index", type=int, default=None,
+                        help="which chunk this task runs (0-based)")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="leave frames whose output exists (resume after a kill)")
+
+
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", choices=MODES, default="auto",
                         help="progress display: a bar on a terminal, log lines, or one JSON "

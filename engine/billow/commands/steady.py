@@ -13,6 +13,7 @@ from ..errors import InputError
 from ..io import ReadOptions, Volume, list_grids, read_grid, resolve, rotate_up_axis, write_vdb
 from ..io.vdb import GridBuilder, dense_limit_bytes
 from .common import (
+    add_chunk_arguments,
     add_frames_argument,
     add_progress_argument,
     input_output_frames,
@@ -48,11 +49,7 @@ def add_parser(sub) -> None:
                    help="high-res cells per input cell, whose means are kept (default: the "
                    "input's billow_scale metadata, written by billow upres)")
     add_frames_argument(p)
-    p.add_argument("--chunk", type=int, default=None, help="frames per farm task")
-    p.add_argument("--chunk-index", type=int, default=None,
-                   help="which chunk this task runs (0-based)")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="leave frames whose output exists (resume after a kill)")
+    add_chunk_arguments(p)
     add_arguments(p, ReadOptions, skip=("pad",), title="input interpretation")
     add_progress_argument(p)
     p.set_defaults(run=run)

@@ -9,7 +9,12 @@ from ..config import add_arguments, from_args
 from ..errors import InputError
 from ..infer.config import PRECISIONS, UpresConfig
 from ..io import ReadOptions
-from .common import add_frames_argument, add_progress_argument, input_output_frames
+from .common import (
+    add_chunk_arguments,
+    add_frames_argument,
+    add_progress_argument,
+    input_output_frames,
+)
 
 
 def add_parser(sub) -> None:
@@ -25,11 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None,
                    help="ONNX model with its .json card beside it (default: the shipped 3D x4)")
     add_frames_argument(p)
-    p.add_argument("--chunk", type=int, default=None, help="frames per farm task")
-    p.add_argument("--chunk-index", type=int, default=None,
-                   help="which chunk this task runs (0-based)")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="leave frames whose output exists (resume after a kill)")
+    add_chunk_arguments(p)
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (frames, input and output paths, model, tile size and "
                    "count, halo, estimated memory) from the files' headers and exit; writes "
